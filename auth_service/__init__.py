@@ -1,0 +1,80 @@
+"""The auth service: users, sessions, rotating refresh tokens and RS256 access tokens.
+
+Run it with ``gunicorn 'auth_service:create_app()'``; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Flask
+
+from auth_service.api import SERVICES_EXTENSION, bp
+from auth_service.cli import keys_cli, sessions_cli
+from auth_service.extensions import db, migrate
+from auth_service.keystore import KeyRing, KeyStore
+from auth_service.passwords import Passwords
+from auth_service.service import Policy
+from auth_service.settings import Settings
+from auth_service.tokens import AccessTokenIssuer
+from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
+from shared.config import exit_on_config_error
+from shared.db import engine_options, ping, prepare_store, utcnow
+from shared.errors import register_error_handlers
+from shared.health import health_blueprint
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+MAX_BODY_BYTES = 16 * 1024
+
+
+def create_app(
+    environ: Mapping[str, str] | None = None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    passwords: Passwords | None = None,
+) -> Flask:
+    """Create the auth service from the environment (tests pass *environ*, *clock*, *passwords*)."""
+    with exit_on_config_error("auth_service"):
+        settings = Settings.from_env(os.environ if environ is None else environ)
+
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        TOKENPAIR_SETTINGS=settings,
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    with app.app_context():
+        prepare_store(db, settings.database_url)
+
+    keys = KeyRing(KeyStore(settings.keys_dir))
+    app.extensions[SERVICES_EXTENSION] = {
+        "keys": keys,
+        "clock": clock,
+        "passwords": passwords or Passwords(),
+        "policy": Policy.from_settings(settings),
+        "issuer": AccessTokenIssuer(
+            keys,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            ttl=timedelta(seconds=settings.access_token_ttl),
+        ),
+    }
+    # The auth service checks its own access tokens (logout-all, sessions) like any verifier.
+    app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
+        keys, issuer=settings.issuer, audience=settings.audience
+    )
+
+    register_error_handlers(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(
+        health_blueprint({"store": lambda: ping(db), "signing_key": lambda: keys.check(clock())})
+    )
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(sessions_cli)
+    return app

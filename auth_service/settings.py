@@ -1,0 +1,75 @@
+"""The auth service's settings, read once from the environment and validated together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.config import ConfigError, Env
+from shared.db import database_url
+from shared.keys import SUPPORTED_ALGORITHMS
+
+ALL_SCOPES = ("notes:read", "notes:write")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the auth service can be configured with; see the README for each variable."""
+
+    database_url: str
+    keys_dir: str
+    issuer: str
+    audience: str
+    signing_alg: str
+    access_token_ttl: int
+    refresh_token_ttl: int
+    session_max_age: int
+    refresh_reuse_grace: int
+    login_max_failures: int
+    login_failure_window: int
+    key_activation_delay: int
+    scopes: tuple[str, ...] = ALL_SCOPES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and cross-check every AUTH_* variable; raise ConfigError naming the bad one."""
+        env = Env(environ)
+        settings = cls(
+            database_url=database_url(
+                "AUTH_DATABASE_URL", env.optional("AUTH_DATABASE_URL"), "auth.db"
+            ),
+            keys_dir=env.text("AUTH_KEYS_DIR", "./var/keys"),
+            issuer=env.text("AUTH_ISSUER", "http://localhost:8001"),
+            audience=env.text("AUTH_AUDIENCE", "tokenpair-resource"),
+            signing_alg=env.text("AUTH_SIGNING_ALG", "RS256"),
+            access_token_ttl=env.integer("AUTH_ACCESS_TOKEN_TTL", 300, minimum=1),
+            refresh_token_ttl=env.integer("AUTH_REFRESH_TOKEN_TTL", 1_209_600, minimum=1),
+            session_max_age=env.integer("AUTH_SESSION_MAX_AGE", 2_592_000, minimum=1),
+            refresh_reuse_grace=env.integer("AUTH_REFRESH_REUSE_GRACE", 10, minimum=0),
+            login_max_failures=env.integer("AUTH_LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_failure_window=env.integer("AUTH_LOGIN_FAILURE_WINDOW", 300, minimum=1),
+            key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
+        )
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if self.signing_alg not in SUPPORTED_ALGORITHMS:
+            raise ConfigError(
+                f"AUTH_SIGNING_ALG must be one of {', '.join(SUPPORTED_ALGORITHMS)}, "
+                f"got {self.signing_alg!r}"
+            )
+        if self.access_token_ttl >= self.refresh_token_ttl:
+            raise ConfigError(
+                "AUTH_ACCESS_TOKEN_TTL must be shorter than AUTH_REFRESH_TOKEN_TTL "
+                f"({self.access_token_ttl} >= {self.refresh_token_ttl})"
+            )
+        if self.session_max_age < self.refresh_token_ttl:
+            raise ConfigError(
+                "AUTH_SESSION_MAX_AGE must be at least AUTH_REFRESH_TOKEN_TTL "
+                f"({self.session_max_age} < {self.refresh_token_ttl})"
+            )
+        if self.refresh_reuse_grace >= self.refresh_token_ttl:
+            raise ConfigError(
+                "AUTH_REFRESH_REUSE_GRACE must be shorter than AUTH_REFRESH_TOKEN_TTL"
+            )

@@ -1,0 +1,60 @@
+"""The resource service: per-user notes behind locally verified access tokens.
+
+It holds only public keys. Run it with ``gunicorn 'resource_service:create_app()'``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask
+
+from resource_service.api import CLOCK_EXTENSION, bp
+from resource_service.extensions import db, migrate
+from resource_service.keysource import FileKeySource, JwksKeySource
+from resource_service.settings import Settings
+from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
+from shared.config import exit_on_config_error
+from shared.db import engine_options, ping, prepare_store, utcnow
+from shared.errors import register_error_handlers
+from shared.health import health_blueprint
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    environ: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = utcnow
+) -> Flask:
+    """Create the resource service from the environment (tests pass *environ* and *clock*)."""
+    with exit_on_config_error("resource_service"):
+        settings = Settings.from_env(os.environ if environ is None else environ)
+        keys: FileKeySource | JwksKeySource
+        if settings.public_key_file:
+            keys = FileKeySource(settings.public_key_file)
+        else:
+            assert settings.jwks_url is not None
+            keys = JwksKeySource(settings.jwks_url)
+
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    with app.app_context():
+        prepare_store(db, settings.database_url)
+
+    app.extensions[CLOCK_EXTENSION] = clock
+    app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
+        keys, issuer=settings.issuer, audience=settings.audience, leeway=settings.leeway
+    )
+    register_error_handlers(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(health_blueprint({"store": lambda: ping(db), "keys": keys.ready}))
+    return app

@@ -1,0 +1,51 @@
+"""The resource service's settings: where its notes live and which public keys it trusts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from shared.config import ConfigError, Env
+from shared.db import database_url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the resource service can be configured with; see the README for each variable."""
+
+    database_url: str
+    public_key_file: str | None
+    jwks_url: str | None
+    issuer: str
+    audience: str
+    leeway: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and cross-check every RESOURCE_* variable; raise ConfigError naming the bad one."""
+        env = Env(environ)
+        settings = cls(
+            database_url=database_url(
+                "RESOURCE_DATABASE_URL", env.optional("RESOURCE_DATABASE_URL"), "resource.db"
+            ),
+            public_key_file=env.optional("RESOURCE_PUBLIC_KEY_FILE"),
+            jwks_url=env.optional("RESOURCE_JWKS_URL"),
+            issuer=env.text("RESOURCE_ISSUER", "http://localhost:8001"),
+            audience=env.text("RESOURCE_AUDIENCE", "tokenpair-resource"),
+            leeway=env.number("RESOURCE_LEEWAY", 5.0),
+        )
+        if settings.public_key_file and settings.jwks_url:
+            raise ConfigError(
+                "RESOURCE_PUBLIC_KEY_FILE and RESOURCE_JWKS_URL are both set; set exactly one"
+            )
+        if not settings.public_key_file and not settings.jwks_url:
+            raise ConfigError(
+                "RESOURCE_PUBLIC_KEY_FILE or RESOURCE_JWKS_URL is required: "
+                "the public keys that verify access tokens"
+            )
+        if settings.jwks_url and urlsplit(settings.jwks_url).scheme not in ("http", "https"):
+            raise ConfigError("RESOURCE_JWKS_URL must be an http:// or https:// URL")
+        if settings.leeway > 300:
+            raise ConfigError("RESOURCE_LEEWAY must be at most 300 seconds")
+        return settings

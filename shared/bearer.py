@@ -1,0 +1,214 @@
+"""Access-token verification (RFC 9068 profile) and RFC 6750 bearer answers for Flask views."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+import jwt
+from flask import current_app, g, request
+
+from shared.errors import ApiError
+from shared.keys import PublicKey
+
+REALM = "tokenpair"
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
+VERIFIER_EXTENSION = "tokenpair.verifier"
+
+# RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive.
+_AUTHORIZATION = re.compile(r"bearer +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class KeySource(Protocol):
+    """Where a verifier finds the public key for a kid: a file, a JWKS URL, the issuer itself."""
+
+    def key_for(self, kid: str) -> PublicKey | None:
+        """Return the pinned key with this kid, or None."""
+        ...
+
+
+class InvalidToken(Exception):
+    """The token must not be accepted; the description is safe to show the client."""
+
+    def __init__(self, description: str, *, expired: bool = False) -> None:
+        super().__init__(description)
+        self.description = description
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """The verified claims a view may rely on."""
+
+    sub: str
+    scopes: frozenset[str]
+    expires_at: int
+    jti: str
+    sid: str | None
+    claims: dict[str, Any]
+
+    @property
+    def scope(self) -> str:
+        """Return the granted scopes, space separated and sorted."""
+        return " ".join(sorted(self.scopes))
+
+
+# PyJWT's exceptions, most specific first, and what the client is told.
+_DESCRIPTIONS: list[tuple[type[jwt.PyJWTError], str]] = [
+    (jwt.InvalidSignatureError, "The access token signature is invalid"),
+    (jwt.InvalidAudienceError, "The access token is not meant for this audience"),
+    (jwt.InvalidIssuerError, "The access token has an unexpected issuer"),
+    (jwt.ImmatureSignatureError, "The access token is not valid yet"),
+    (jwt.DecodeError, "The access token is malformed"),
+]
+
+
+class AccessTokenVerifier:
+    """Verify access tokens against a pinned key set: one decode, every check, every time."""
+
+    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway: float = 0) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    def verify(self, token: str) -> AccessToken:
+        """Return the token's claims, or raise InvalidToken saying why not."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("The access token is malformed") from None
+        key = self._key_for(header)
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.alg],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The access token expired", expired=True) from None
+        except jwt.MissingRequiredClaimError as error:
+            raise InvalidToken(f"The access token lacks the {error.claim} claim") from None
+        except jwt.PyJWTError as error:
+            raise InvalidToken(_describe(error)) from None
+        return _access_token(claims)
+
+    def _key_for(self, header: dict[str, Any]) -> PublicKey:
+        # Everything in the header is unverified: it only selects among keys we already trust.
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("The token is not an access token (typ must be at+jwt)")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("The access token names no signing key (kid)")
+        key = self._keys.key_for(kid)
+        if key is None:
+            raise InvalidToken("The access token was signed by an unknown key")
+        if header.get("alg") != key.alg:
+            raise InvalidToken(f"The access token must be signed with {key.alg}")
+        return key
+
+
+def _describe(error: jwt.PyJWTError) -> str:
+    for kind, description in _DESCRIPTIONS:
+        if isinstance(error, kind):
+            return description
+    return "The access token is invalid"
+
+
+def _access_token(claims: dict[str, Any]) -> AccessToken:
+    sub, scope, sid = claims["sub"], claims["scope"], claims.get("sid")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("The access token's sub must be a non-empty string")
+    if not isinstance(scope, str):
+        raise InvalidToken("The access token's scope must be a string")
+    if not isinstance(claims["jti"], str) or not isinstance(claims["exp"], int):
+        raise InvalidToken("The access token's jti or exp has the wrong type")
+    return AccessToken(
+        sub=sub,
+        scopes=frozenset(scope.split()),
+        expires_at=claims["exp"],
+        jti=claims["jti"],
+        sid=sid if isinstance(sid, str) else None,
+        claims=claims,
+    )
+
+
+def bearer_challenge(**params: str) -> str:
+    """Return an RFC 6750 WWW-Authenticate value with the realm and the given parameters."""
+    # Values are our own fixed texts, never client input; a quote would break the quoted-string.
+    assert all('"' not in value and "\\" not in value for value in params.values())
+    parts = [f'realm="{REALM}"'] + [f'{name}="{value}"' for name, value in params.items()]
+    return "Bearer " + ", ".join(parts)
+
+
+def bearer_error(status: int, code: str, description: str, **params: str) -> ApiError:
+    """Return the ApiError for a failed bearer check, header and body in agreement."""
+    if code == "insufficient_scope":
+        challenge = bearer_challenge(error=code, **params)
+    else:
+        challenge = bearer_challenge(error=code, error_description=description, **params)
+    return ApiError(description, status=status, code=code, headers={"WWW-Authenticate": challenge})
+
+
+def token_from_request() -> str:
+    """Return the bearer token of the current request, or raise the RFC 6750 answer."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise ApiError(
+            "This endpoint needs a bearer access token",
+            status=401,
+            code="unauthorized",
+            headers={"WWW-Authenticate": bearer_challenge()},
+        )
+    match = _AUTHORIZATION.fullmatch(header.strip())
+    if match is None:
+        raise bearer_error(
+            400, "invalid_request", "The Authorization header must be: Bearer <token>"
+        )
+    return match.group(1)
+
+
+def authenticate(*scopes: str) -> AccessToken:
+    """Verify the request's bearer token and its scopes, or raise the RFC 6750 answer."""
+    verifier: AccessTokenVerifier = current_app.extensions[VERIFIER_EXTENSION]
+    try:
+        token = verifier.verify(token_from_request())
+    except InvalidToken as error:
+        raise bearer_error(401, "invalid_token", error.description) from None
+    missing = [scope for scope in scopes if scope not in token.scopes]
+    if missing:
+        needed = " ".join(scopes)
+        raise bearer_error(
+            403, "insufficient_scope", f"This request needs the scope {needed}", scope=needed
+        )
+    return token
+
+
+def require_token(*scopes: str) -> Callable[[F], F]:
+    """Decorate a view so it runs only with a valid access token holding *scopes*."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.access_token = authenticate(*scopes)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def current_token() -> AccessToken:
+    """Return the access token the current request was authenticated with."""
+    return cast(AccessToken, g.access_token)

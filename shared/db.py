@@ -1,0 +1,86 @@
+"""Storage helpers both services use: UTC timestamps and engine settings per database."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.types import TypeDecorator
+
+from shared.config import ConfigError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back timezone-aware, on every engine."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def database_url(name: str, value: str | None, default_file: str) -> str:
+    """Return a validated SQLAlchemy URL; the default is an SQLite file under ./var/."""
+    if value is None:
+        path = os.path.abspath(os.path.join("var", default_file))
+        return f"sqlite:///{path}"
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"{name} is not a valid SQLAlchemy URL") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{name} must be an sqlite:// or postgresql+psycopg:// URL")
+    return value
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Return engine options that fail fast when the store is unreachable."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+
+
+def prepare_store(db: SQLAlchemy, url: str) -> None:
+    """Create an SQLite file's folder and put every SQLite connection in WAL mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    if parsed.database and parsed.database != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+    event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL lets readers run beside the one writer; the busy timeout makes writers queue, not fail.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def ping(db: SQLAlchemy) -> None:
+    """Run a trivial query; raises if the store is unusable."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC (the default clock)."""
+    return datetime.now(UTC)

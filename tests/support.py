@@ -1,0 +1,74 @@
+"""Helpers every ring of tests shares: a settable clock, random names, fresh databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TOKENPAIR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+POSTGRES_REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_POSTGRES") == "1"
+STRONG_PASSWORD = "correct horse battery staple"
+
+
+class FakeClock:
+    """A clock the test moves by hand; starts at the real current time."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (or back, with a negative number)."""
+        self.now += timedelta(seconds=seconds)
+
+
+def random_name(prefix: str = "user") -> str:
+    """Return a username no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def postgres_unavailable_reason() -> str | None:
+    """Return why PostgreSQL cannot be used, or None when it can."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
+            return None
+    except Exception as error:  # any failure to connect means "not here"
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}"
+
+
+@contextmanager
+def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a new empty database of *kind*, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
+        return
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"{reason} (TOKENPAIR_REQUIRE_POSTGRES=1 makes it mandatory)")
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"tokenpair_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
