@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from flask import current_app
@@ -27,7 +28,7 @@ def run_migrations(version_table: str) -> None:
             context.run_migrations()
         return
 
-    def skip_empty_autogenerate(ctx: object, revision: object, directives: list) -> None:  # type: ignore[type-arg]
+    def skip_empty_autogenerate(ctx: object, revision: object, directives: list[Any]) -> None:
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             logging.getLogger("alembic.env").info("No changes in schema detected.")
