@@ -52,7 +52,19 @@ def engine_options(url: str) -> dict[str, Any]:
     """Return engine options that fail fast when the store is unreachable."""
     if make_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+    # Bounded waits everywhere: connecting, a statement, and a peer that stops answering.
+    return {
+        "pool_pre_ping": True,
+        "pool_timeout": 5,
+        "connect_args": {
+            "connect_timeout": 3,
+            "options": "-c statement_timeout=10000 -c lock_timeout=5000",
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
+            "tcp_user_timeout": 10000,
+        },
+    }
 
 
 def prepare_store(db: SQLAlchemy, url: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,11 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
-    def _store_unavailable(error: OperationalError) -> Response:
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _store_unavailable(error: Exception) -> Response:
         # The database is down or locked: a retryable condition, never a 500 with its details.
-        log.warning("store unavailable: %s", type(error.orig).__name__)
+        log.warning("store unavailable: %s", type(getattr(error, "orig", error)).__name__)
         return error_response(
             503,
             "temporarily_unavailable",

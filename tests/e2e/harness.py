@@ -16,6 +16,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 30.0
+# What runs before gunicorn, as in docker-compose.yml (a unit test keeps the two in step).
+SETUP_COMMANDS = {
+    "auth_service": [("db", "upgrade"), ("keys", "init")],
+    "resource_service": [("db", "upgrade")],
+}
 
 
 def free_port() -> int:
@@ -168,9 +173,9 @@ def make_stack(
          "RESOURCE_JWKS_URL": f"{issuer}/.well-known/jwks.json", **(resource_env or {})},
         workdir, workers,
     )  # fmt: skip
-    auth.flask("db", "upgrade")
-    auth.flask("keys", "init")
-    resource.flask("db", "upgrade")
+    for service in (auth, resource):
+        for args in SETUP_COMMANDS[service.app]:
+            service.flask(*args)
     auth.start()
     try:
         resource.start()

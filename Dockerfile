@@ -1,0 +1,21 @@
+# One image for both services; docker-compose.yml picks the factory to run.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY shared shared
+COPY auth_service auth_service
+COPY resource_service resource_service
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    WEB_CONCURRENCY=2
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && useradd --system --uid 10001 --create-home --home-dir /srv/tokenpair tokenpair \
+    && install -d -o tokenpair -g tokenpair -m 0700 /srv/tokenpair/keys
+USER tokenpair
+WORKDIR /srv/tokenpair
+EXPOSE 8001 8002
+CMD ["gunicorn", "--version"]

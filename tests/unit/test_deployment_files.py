@@ -1,0 +1,116 @@
+"""docker-compose.yml and the Dockerfile, checked without Docker: schema and invariants."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from auth_service.settings import Settings as AuthSettings
+from resource_service.settings import Settings as ResourceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+
+
+class RecordingEnv(dict[str, str]):
+    """An environment that remembers every variable name a settings loader asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def variables_read_by(loader: Any, env: dict[str, str]) -> set[str]:
+    recording = RecordingEnv(env)
+    loader(recording)
+    return recording.read
+
+
+GUNICORN_VARIABLES = set(
+    re.findall(r'os\.environ\.get\("(\w+)"', (ROOT / "shared/gunicorn_conf.py").read_text())
+)
+
+
+def test_the_compose_file_validates_against_the_compose_specification() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+         str(ROOT / "docker-compose.yml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("service", "loader"),
+    [("auth", AuthSettings.from_env), ("resource", ResourceSettings.from_env)],
+)
+def test_every_variable_compose_sets_is_one_the_service_reads(service: str, loader: Any) -> None:
+    environment = SERVICES[service]["environment"]
+    read = variables_read_by(loader, environment) | GUNICORN_VARIABLES
+    assert set(environment) <= read, set(environment) - read
+
+
+def test_the_resource_service_can_reach_no_private_key() -> None:
+    resource = SERVICES["resource"]
+    mounts = [str(volume).split(":")[0] for volume in resource.get("volumes", [])]
+    auth_mounts = [str(volume).split(":")[0] for volume in SERVICES["auth"]["volumes"]]
+    assert not set(mounts) & set(auth_mounts)
+    assert not any(name.startswith("AUTH_") for name in resource["environment"])
+    assert set(resource["environment"]) & {"RESOURCE_JWKS_URL", "RESOURCE_PUBLIC_KEY_FILE"}
+
+
+def test_every_service_has_a_health_check_and_waits_for_healthy_dependencies() -> None:
+    for name, service in SERVICES.items():
+        assert "healthcheck" in service, name
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
+    assert set(SERVICES["auth"]["depends_on"]) == {"postgres"}
+    assert set(SERVICES["resource"]["depends_on"]) == {"postgres", "auth"}
+    assert "volumes" in SERVICES["postgres"]
+
+
+@pytest.mark.parametrize(
+    ("service", "app", "setup"),
+    [
+        ("auth", "auth_service", ["db upgrade", "keys init"]),
+        ("resource", "resource_service", ["db upgrade"]),
+    ],
+)
+def test_containers_run_the_commands_the_e2e_harness_runs(
+    service: str, app: str, setup: list[str], harness_setup: dict[str, list[str]]
+) -> None:
+    command = " ".join(SERVICES[service]["command"])
+    steps = [f"flask --app {app} {step}" for step in harness_setup[app]]
+    positions = [command.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert [step.split(f"{app} ")[1] for step in steps] == setup
+    assert re.search(rf"exec gunicorn .*'{app}:create_app\(\)'", command)
+    assert command.index("exec gunicorn") > positions[-1]
+
+
+def test_the_quickstart_ports_are_published() -> None:
+    assert SERVICES["auth"]["ports"] == ["8001:8001"]
+    assert SERVICES["resource"]["ports"] == ["8002:8002"]
+
+
+def test_the_image_runs_as_a_non_root_user() -> None:
+    users = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+
+
+@pytest.fixture
+def harness_setup() -> dict[str, list[str]]:
+    from tests.e2e.harness import SETUP_COMMANDS
+
+    return {app: [" ".join(args) for args in steps] for app, steps in SETUP_COMMANDS.items()}
