@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from auth_service.api import SERVICES_EXTENSION, auth_service
-from auth_service.keystore import KeyStore
+from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
 from shared.keys import jwks_document
 
@@ -23,14 +23,57 @@ def _settings() -> Settings:
     return settings
 
 
+def _now() -> datetime:
+    now: datetime = current_app.extensions[SERVICES_EXTENSION]["clock"]()
+    return now
+
+
 @keys_cli.command("init")
 def keys_init() -> None:
     """Create a signing key if AUTH_KEYS_DIR holds none (safe at every start)."""
     settings = _settings()
-    now = current_app.extensions[SERVICES_EXTENSION]["clock"]()
+    now = _now()
     key, created = KeyStore(settings.keys_dir).init(settings.signing_alg, now)
     verb = "created" if created else "kept existing"
     click.echo(f"{verb} signing key {key.kid} ({key.alg}) in {settings.keys_dir}")
+
+
+@keys_cli.command("rotate")
+@click.option("--now", "at_once", is_flag=True, help="Start signing with the new key at once.")
+def keys_rotate(at_once: bool) -> None:
+    """Publish a new signing key; it signs after AUTH_KEY_ACTIVATION_DELAY (or at once)."""
+    settings = _settings()
+    now = _now()
+    delay = timedelta(seconds=0 if at_once else settings.key_activation_delay)
+    key = KeyStore(settings.keys_dir).create(settings.signing_alg, now, activates_at=now + delay)
+    click.echo(f"published key {key.kid} ({key.alg}); it signs from {key.activates_at.isoformat()}")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Show kid, algorithm, state and dates of every key."""
+    statuses = key_states(KeyStore(_settings().keys_dir).load(), _now())
+    click.echo(f"{'kid':44}  {'alg':5}  {'state':11}  {'created':25}  {'signs from':25}  stopped")
+    for status in statuses:
+        key, stopped = status.key, status.stopped_signing_at
+        click.echo(
+            f"{key.kid:44}  {key.alg:5}  {status.state:11}  {key.created_at.isoformat():25}  "
+            f"{key.activates_at.isoformat():25}  {stopped.isoformat() if stopped else '-'}"
+        )
+
+
+@keys_cli.command("retire")
+@click.argument("kid")
+@click.option("--force", is_flag=True, help="Retire even if tokens it signed may still live.")
+def keys_retire(kid: str, force: bool) -> None:
+    """Remove a key that stopped signing more than one access-token lifetime ago."""
+    settings = _settings()
+    lifetime = timedelta(seconds=settings.access_token_ttl)
+    try:
+        KeyStore(settings.keys_dir).retire(kid, _now(), lifetime, force)
+    except KeyRetireRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"retired key {kid}")
 
 
 @keys_cli.command("public")

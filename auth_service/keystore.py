@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,10 @@ class NoSigningKey(RuntimeError):
     """No key in AUTH_KEYS_DIR may sign right now."""
 
 
+class KeyRetireRefused(RuntimeError):
+    """Retiring this key now could break tokens in flight; the message says why."""
+
+
 @dataclass(frozen=True)
 class SigningKey:
     """A private key loaded once, with its public half and its schedule."""
@@ -46,6 +50,30 @@ class SigningKey:
     @property
     def alg(self) -> str:
         return self.public.alg
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """Where a key is in its life: published -> active -> verify-only (-> retired: deleted)."""
+
+    key: SigningKey
+    state: str
+    stopped_signing_at: datetime | None
+
+
+def key_states(keys: list[SigningKey], now: datetime) -> list[KeyStatus]:
+    """Return the state of each key (sorted by activation) at *now*."""
+    activated = [key for key in keys if key.activates_at <= now]
+    statuses = []
+    for index, key in enumerate(keys):
+        if key.activates_at > now:
+            statuses.append(KeyStatus(key, "published", None))
+        elif key is activated[-1]:
+            statuses.append(KeyStatus(key, "active", None))
+        else:
+            # Superseded: it stopped signing when the next key activated.
+            statuses.append(KeyStatus(key, "verify-only", keys[index + 1].activates_at))
+    return statuses
 
 
 def generate_private_key(alg: str) -> PrivateKey:
@@ -99,10 +127,29 @@ class KeyStore:
         keys = [self._load(meta_path) for meta_path in self.directory.glob("*.json")]
         return sorted(keys, key=lambda key: (key.activates_at, key.created_at))
 
-    def version(self) -> float | None:
+    def retire(self, kid: str, now: datetime, token_lifetime: timedelta, force: bool) -> None:
+        """Delete a key that no token still alive can need (any time with *force*)."""
+        statuses = {status.key.kid: status for status in key_states(self.load(), now)}
+        status = statuses.get(kid)
+        if status is None:
+            raise KeyRetireRefused(f"no key {kid} in {self.directory}")
+        if status.state == "active":
+            raise KeyRetireRefused(f"{kid} is the signing key; rotate to a new key first")
+        if status.stopped_signing_at is not None and not force:
+            safe_from = status.stopped_signing_at + token_lifetime
+            if now < safe_from:
+                raise KeyRetireRefused(
+                    f"{kid} signed tokens that may live until {safe_from.isoformat()}; "
+                    "wait until then, or use --force"
+                )
+        # The metadata goes first: without it the key is incomplete and no process loads it.
+        (self.directory / f"{kid}.json").unlink()
+        (self.directory / f"{kid}.pem").unlink()
+
+    def version(self) -> int | None:
         """Return a cheap fingerprint of the folder that changes when keys are added or removed."""
         try:
-            return self.directory.stat().st_mtime
+            return self.directory.stat().st_mtime_ns
         except FileNotFoundError:
             return None
 
@@ -147,7 +194,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = []
         self._by_kid: dict[str, SigningKey] = {}
-        self._version: float | None = None
+        self._version: int | None = None
         self._checked_at: float | None = None
 
     def signing_key(self, now: datetime) -> SigningKey:
