@@ -117,7 +117,7 @@ def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         BIN / "gunicorn",
         "--bind", f"127.0.0.1:{port}",
         "--workers", env.get("WEB_CONCURRENCY", "2"),
-        "--access-logfile", "-",
+        "--config", "python:shared.gunicorn_conf",
         f"{app}:create_app()",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)

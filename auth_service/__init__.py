@@ -25,6 +25,7 @@ from shared.config import exit_on_config_error
 from shared.db import engine_options, ping, prepare_store, utcnow
 from shared.errors import register_error_handlers
 from shared.health import health_blueprint
+from shared.observability import configure_logging, init_observability
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 MAX_BODY_BYTES = 16 * 1024
@@ -40,6 +41,7 @@ def create_app(
     with exit_on_config_error("auth_service"):
         settings = Settings.from_env(os.environ if environ is None else environ)
 
+    configure_logging("auth_service", settings.log_level)
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -71,6 +73,7 @@ def create_app(
     )
 
     register_error_handlers(app)
+    init_observability(app, "auth_service")
     app.register_blueprint(bp)
     app.register_blueprint(
         health_blueprint({"store": lambda: ping(db), "signing_key": lambda: keys.check(clock())})

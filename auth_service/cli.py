@@ -13,6 +13,7 @@ from auth_service.api import SERVICES_EXTENSION, auth_service
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
 from shared.keys import jwks_document
+from shared.observability import audit
 
 keys_cli = AppGroup("keys", help="Manage the private signing keys in AUTH_KEYS_DIR.")
 sessions_cli = AppGroup("sessions", help="Maintain the session store.")
@@ -34,6 +35,8 @@ def keys_init() -> None:
     settings = _settings()
     now = _now()
     key, created = KeyStore(settings.keys_dir).init(settings.signing_alg, now)
+    if created:
+        audit("signing_key_created", kid=key.kid, alg=key.alg)
     verb = "created" if created else "kept existing"
     click.echo(f"{verb} signing key {key.kid} ({key.alg}) in {settings.keys_dir}")
 
@@ -46,6 +49,9 @@ def keys_rotate(at_once: bool) -> None:
     now = _now()
     delay = timedelta(seconds=0 if at_once else settings.key_activation_delay)
     key = KeyStore(settings.keys_dir).create(settings.signing_alg, now, activates_at=now + delay)
+    audit(
+        "signing_key_rotated", kid=key.kid, alg=key.alg, activates_at=key.activates_at.isoformat()
+    )
     click.echo(f"published key {key.kid} ({key.alg}); it signs from {key.activates_at.isoformat()}")
 
 
@@ -73,6 +79,7 @@ def keys_retire(kid: str, force: bool) -> None:
         KeyStore(settings.keys_dir).retire(kid, _now(), lifetime, force)
     except KeyRetireRefused as refused:
         raise click.ClickException(str(refused)) from None
+    audit("signing_key_retired", kid=kid, forced=force)
     click.echo(f"retired key {kid}")
 
 

@@ -26,6 +26,8 @@ from auth_service.tokens import (
     new_rotation_nonce,
     token_hash,
 )
+from shared.metrics import REFRESHES, REUSE_DETECTIONS, SESSIONS_REVOKED, TOKENS_ISSUED
+from shared.observability import audit
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 PASSWORD_MIN_LENGTH = 10
@@ -139,6 +141,7 @@ class AuthService:
         except IntegrityError:
             self.db.rollback()
             raise UsernameTaken("That username is taken") from None
+        audit("user_registered", user_id=user.id)
         return user
 
     def login(self, username: str, password: str, scope: str | None) -> TokenPair:
@@ -151,6 +154,7 @@ class AuthService:
         user = self.db.scalar(select(User).where(User.username == name))
         if not self.passwords.verify(user.password_hash if user else None, password):
             self._record_failure(name)
+            audit("login_failed", username=name, known_user=user is not None)
             raise InvalidGrant("The username or password is incorrect")
         assert user is not None  # verify() is False without a stored hash
         self.db.execute(delete(LoginFailures).where(LoginFailures.username == name))
@@ -170,6 +174,8 @@ class AuthService:
             RefreshToken(session=session, token_hash=token_hash(refresh_token), issued_at=self.now)
         )
         self.db.commit()
+        audit("login_succeeded", user_id=user.id, session_id=session.id, scope=granted)
+        TOKENS_ISSUED.labels("refresh").inc()
         return self._pair(session, refresh_token)
 
     # Rotation -------------------------------------------------------------------------------
@@ -183,8 +189,10 @@ class AuthService:
         """
         row = self._find(presented)
         if row is None:
+            REFRESHES.labels("rejected").inc()
             raise InvalidGrant("The refresh token is invalid")
         if not row.session.is_active(self.now, self.policy.refresh_ttl):
+            REFRESHES.labels("rejected").inc()
             raise InvalidGrant("The refresh token's session has ended")
         if row.rotated_at is None:
             nonce = new_rotation_nonce()
@@ -197,7 +205,8 @@ class AuthService:
             if rotated.rowcount == 1:  # type: ignore[attr-defined]
                 return self._rotate(row.session, child_token(presented, nonce))
             self.db.rollback()  # another request rotated it first; read what it wrote
-        return self._answer_reuse(row, presented)
+            return self._answer_reuse(row, presented, kind="concurrent")
+        return self._answer_reuse(row, presented, kind="grace_retry")
 
     def _rotate(self, session: Session, child: str) -> TokenPair:
         self.db.add(
@@ -210,9 +219,12 @@ class AuthService:
             .execution_options(synchronize_session=False)
         )
         self.db.commit()
+        REFRESHES.labels("rotated").inc()
+        TOKENS_ISSUED.labels("refresh").inc()
+        audit("refresh_rotated", user_id=session.user_id, session_id=session.id)
         return self._pair(session, child)
 
-    def _answer_reuse(self, row: RefreshToken, presented: str) -> TokenPair:
+    def _answer_reuse(self, row: RefreshToken, presented: str, kind: str) -> TokenPair:
         # A rotated token again: an honest retry inside the grace window gets the same child,
         # as long as that child is still the live end of the chain; anything else is theft.
         self.db.refresh(row)
@@ -230,9 +242,15 @@ class AuthService:
                 )
             )
             if live is not None:
+                REUSE_DETECTIONS.labels(kind).inc()
+                REFRESHES.labels("grace_retry").inc()
+                audit("refresh_reuse", kind=kind, user_id=session.user_id, session_id=session.id)
                 return self._pair(session, child)
         self._revoke(Session.id == session.id, reason="refresh_token_reuse")
         self.db.commit()
+        REUSE_DETECTIONS.labels("theft").inc()
+        REFRESHES.labels("rejected").inc()
+        audit("refresh_reuse", kind="theft", user_id=session.user_id, session_id=session.id)
         raise InvalidGrant("The refresh token was already used; its session has been revoked")
 
     # Logout and sessions --------------------------------------------------------------------
@@ -243,11 +261,14 @@ class AuthService:
         if row is not None:
             self._revoke(Session.id == row.session_id, reason="logout")
         self.db.commit()
+        if row is not None:
+            audit("logout", session_id=row.session_id)
 
     def logout_all(self, user_id: str) -> None:
         """Revoke every session of a user."""
-        self._revoke(Session.user_id == user_id, reason="logout_all")
+        revoked = self._revoke(Session.user_id == user_id, reason="logout_all")
         self.db.commit()
+        audit("logout_all", user_id=user_id, sessions=revoked)
 
     def active_sessions(self, user_id: str) -> list[Session]:
         """Return the user's sessions that can still be refreshed, newest first."""
@@ -270,6 +291,7 @@ class AuthService:
         self.db.commit()
         if revoked == 0:
             raise SessionNotFound("No active session with that id")
+        audit("session_revoked", user_id=user_id, session_id=session_id)
 
     def purge(self, *, batch_size: int, revoked_retention: timedelta) -> int:
         """Delete expired and long-revoked sessions (with their tokens), one batch per commit."""
@@ -308,12 +330,16 @@ class AuthService:
             .values(revoked_at=self.now, revoked_reason=reason)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        revoked = int(result.rowcount)  # type: ignore[attr-defined]
+        if revoked:
+            SESSIONS_REVOKED.labels(reason).inc(revoked)
+        return revoked
 
     def _pair(self, session: Session, refresh_token: str) -> TokenPair:
         access_token = self.issuer.issue(
             subject=session.user_id, scope=session.scope, session_id=session.id, now=self.now
         )
+        TOKENS_ISSUED.labels("access").inc()
         return TokenPair(
             access_token=access_token,
             expires_in=int(self.issuer.ttl.total_seconds()),
@@ -338,6 +364,7 @@ class AuthService:
             return
         window_ends = row.window_started_at + self.policy.login_failure_window
         if window_ends > self.now:
+            audit("login_throttled", username=name)
             raise LoginThrottled(math.ceil((window_ends - self.now).total_seconds()))
 
     def _record_failure(self, name: str) -> None:

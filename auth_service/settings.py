@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.config import ConfigError, Env
 from shared.db import database_url
 from shared.keys import SUPPORTED_ALGORITHMS
+from shared.observability import LOG_LEVELS
 
 ALL_SCOPES = ("notes:read", "notes:write")
 
@@ -28,6 +29,7 @@ class Settings:
     login_max_failures: int
     login_failure_window: int
     key_activation_delay: int
+    log_level: str
     scopes: tuple[str, ...] = ALL_SCOPES
 
     @classmethod
@@ -49,6 +51,7 @@ class Settings:
             login_max_failures=env.integer("AUTH_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_failure_window=env.integer("AUTH_LOGIN_FAILURE_WINDOW", 300, minimum=1),
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
+            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         )
         settings._check()
         return settings

@@ -21,6 +21,7 @@ from shared.config import exit_on_config_error
 from shared.db import engine_options, ping, prepare_store, utcnow
 from shared.errors import register_error_handlers
 from shared.health import health_blueprint
+from shared.observability import configure_logging, init_observability
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 MAX_BODY_BYTES = 64 * 1024
@@ -39,6 +40,7 @@ def create_app(
             assert settings.jwks_url is not None
             keys = JwksKeySource(settings.jwks_url)
 
+    configure_logging("resource_service", settings.log_level)
     app = Flask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -55,6 +57,7 @@ def create_app(
         keys, issuer=settings.issuer, audience=settings.audience, leeway=settings.leeway
     )
     register_error_handlers(app)
+    init_observability(app, "resource_service")
     app.register_blueprint(bp)
     app.register_blueprint(health_blueprint({"store": lambda: ping(db), "keys": keys.ready}))
     return app

@@ -14,6 +14,7 @@ from werkzeug.http import parse_cache_control_header
 
 from shared.config import ConfigError
 from shared.keys import KeyFormatError, PublicKey, parse_jwks, parse_key_set
+from shared.metrics import JWKS_FETCHES
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,12 @@ class JwksKeySource:
                 response.raise_for_status()
                 self._keys = parse_jwks(response.json())
             except (requests.RequestException, ValueError) as error:
+                JWKS_FETCHES.labels("error").inc()
                 log.warning(
                     "JWKS fetch failed, keeping %s cached keys: %s", _count(self._keys), error
                 )
                 return self._keys
+            JWKS_FETCHES.labels("ok").inc()
             self._expires_at = now + _max_age(response.headers.get("Cache-Control"))
             log.info("fetched JWKS: %s", sorted(self._keys))
             return self._keys

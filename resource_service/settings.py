@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from shared.config import ConfigError, Env
 from shared.db import database_url
+from shared.observability import LOG_LEVELS
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Settings:
     issuer: str
     audience: str
     leeway: float
+    log_level: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -34,6 +36,7 @@ class Settings:
             issuer=env.text("RESOURCE_ISSUER", "http://localhost:8001"),
             audience=env.text("RESOURCE_AUDIENCE", "tokenpair-resource"),
             leeway=env.number("RESOURCE_LEEWAY", 5.0),
+            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         )
         if settings.public_key_file and settings.jwks_url:
             raise ConfigError(

@@ -13,6 +13,7 @@ from flask import current_app, g, request
 
 from shared.errors import ApiError
 from shared.keys import PublicKey
+from shared.metrics import VERIFICATION_FAILURES
 
 REALM = "tokenpair"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
@@ -36,10 +37,11 @@ class KeySource(Protocol):
 class InvalidToken(Exception):
     """The token must not be accepted; the description is safe to show the client."""
 
-    def __init__(self, description: str, *, expired: bool = False) -> None:
+    def __init__(self, description: str, *, reason: str = "invalid", expired: bool = False) -> None:
         super().__init__(description)
         self.description = description
         self.expired = expired
+        self.reason = "expired" if expired else reason  # a metrics label: a few fixed values
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,12 @@ class AccessToken:
 
 
 # PyJWT's exceptions, most specific first, and what the client is told.
-_DESCRIPTIONS: list[tuple[type[jwt.PyJWTError], str]] = [
-    (jwt.InvalidSignatureError, "The access token signature is invalid"),
-    (jwt.InvalidAudienceError, "The access token is not meant for this audience"),
-    (jwt.InvalidIssuerError, "The access token has an unexpected issuer"),
-    (jwt.ImmatureSignatureError, "The access token is not valid yet"),
-    (jwt.DecodeError, "The access token is malformed"),
+_DESCRIPTIONS: list[tuple[type[jwt.PyJWTError], str, str]] = [
+    (jwt.InvalidSignatureError, "signature", "The access token signature is invalid"),
+    (jwt.InvalidAudienceError, "audience", "The access token is not meant for this audience"),
+    (jwt.InvalidIssuerError, "issuer", "The access token has an unexpected issuer"),
+    (jwt.ImmatureSignatureError, "not_yet_valid", "The access token is not valid yet"),
+    (jwt.DecodeError, "malformed", "The access token is malformed"),
 ]
 
 
@@ -83,7 +85,7 @@ class AccessTokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise InvalidToken("The access token is malformed") from None
+            raise InvalidToken("The access token is malformed", reason="malformed") from None
         key = self._key_for(header)
         try:
             claims = jwt.decode(
@@ -98,32 +100,40 @@ class AccessTokenVerifier:
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The access token expired", expired=True) from None
         except jwt.MissingRequiredClaimError as error:
-            raise InvalidToken(f"The access token lacks the {error.claim} claim") from None
+            raise InvalidToken(
+                f"The access token lacks the {error.claim} claim", reason="missing_claim"
+            ) from None
         except jwt.PyJWTError as error:
-            raise InvalidToken(_describe(error)) from None
+            raise _invalid(error) from None
         return _access_token(claims)
 
     def _key_for(self, header: dict[str, Any]) -> PublicKey:
         # Everything in the header is unverified: it only selects among keys we already trust.
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
-            raise InvalidToken("The token is not an access token (typ must be at+jwt)")
+            raise InvalidToken(
+                "The token is not an access token (typ must be at+jwt)", reason="wrong_type"
+            )
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise InvalidToken("The access token names no signing key (kid)")
+            raise InvalidToken("The access token names no signing key (kid)", reason="unknown_key")
         key = self._keys.key_for(kid)
         if key is None:
-            raise InvalidToken("The access token was signed by an unknown key")
+            raise InvalidToken(
+                "The access token was signed by an unknown key", reason="unknown_key"
+            )
         if header.get("alg") != key.alg:
-            raise InvalidToken(f"The access token must be signed with {key.alg}")
+            raise InvalidToken(
+                f"The access token must be signed with {key.alg}", reason="algorithm"
+            )
         return key
 
 
-def _describe(error: jwt.PyJWTError) -> str:
-    for kind, description in _DESCRIPTIONS:
+def _invalid(error: jwt.PyJWTError) -> InvalidToken:
+    for kind, reason, description in _DESCRIPTIONS:
         if isinstance(error, kind):
-            return description
-    return "The access token is invalid"
+            return InvalidToken(description, reason=reason)
+    return InvalidToken("The access token is invalid")
 
 
 def _access_token(claims: dict[str, Any]) -> AccessToken:
@@ -185,6 +195,7 @@ def authenticate(*scopes: str) -> AccessToken:
     try:
         token = verifier.verify(token_from_request())
     except InvalidToken as error:
+        VERIFICATION_FAILURES.labels(current_app.name, error.reason).inc()
         raise bearer_error(401, "invalid_token", error.description) from None
     missing = [scope for scope in scopes if scope not in token.scopes]
     if missing:

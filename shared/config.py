@@ -32,6 +32,13 @@ class Env:
             raise ConfigError(f"{name} is required but not set")
         return default
 
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        """Return one of *choices* (case-insensitive), or fail naming *name*."""
+        value = self.text(name, default).upper()
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
     def optional(self, name: str) -> str | None:
         """Return the value, or None when unset or empty."""
         return self._environ.get(name, "").strip() or None

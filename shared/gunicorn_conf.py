@@ -1,4 +1,4 @@
-"""Gunicorn settings both services run with in containers.
+"""Gunicorn settings both services run with, in the quickstart, the e2e tests and containers.
 
     gunicorn -c python:shared.gunicorn_conf --bind 0.0.0.0:8001 'auth_service:create_app()'
 
@@ -6,6 +6,7 @@ Workers and threads come from the environment, so one image scales per deploymen
 """
 
 import os
+import tempfile
 
 # Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them, not threads.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,7 +15,19 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM, finish in-flight requests for up to this long before exiting.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
-accesslog = "-"
+# The apps log one JSON line per request themselves (with the request id); gunicorn's own
+# access log would repeat it in another shape.
+accesslog = None
 errorlog = "-"
-# Never log request headers or bodies: they carry tokens and passwords.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+# Prometheus: every worker writes its samples here and /metrics adds them up. A fresh
+# folder per start, so counters of a previous run never leak in.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tokenpair-metrics-")
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Drop a dead worker's live gauges from the aggregate."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -1,0 +1,89 @@
+"""Structured JSON logs with a request id on every line, an access line per request, audit events.
+
+Nothing here ever logs a header, a body, a token, a password or a key: only ids and outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_response
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_HANDLER_MARK = "_tokenpair_json"
+
+access_log = logging.getLogger("tokenpair.access")
+audit_log = logging.getLogger("tokenpair.audit")
+
+
+class _RequestContext(logging.Filter):
+    """Stamp each record with the current request id (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Send every log record to stderr as one JSON object; safe to call more than once."""
+    root = logging.getLogger()
+    if any(getattr(handler, _HANDLER_MARK, False) for handler in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            static_fields={"service": service},
+        )
+    )
+    handler.addFilter(_RequestContext())
+    setattr(handler, _HANDLER_MARK, True)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def init_observability(app: Flask, service: str) -> None:
+    """Request ids, one JSON access line and HTTP metrics per request, and GET /metrics."""
+    app.add_url_rule("/metrics", "metrics", metrics_response)
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        request_id = g.get("request_id") or uuid.uuid4().hex
+        response.headers[REQUEST_ID_HEADER] = request_id
+        started = g.get("request_started")
+        elapsed = time.perf_counter() - started if started else 0.0
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(service, endpoint, request.method, response.status_code).inc()
+        HTTP_LATENCY.labels(service, endpoint).observe(elapsed)
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,  # never the query string or headers: no secrets in logs
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+        return response
+
+
+def audit(event: str, **fields: Any) -> None:
+    """Log a security event (login, refresh, reuse, logout, revocation, key change) for routing."""
+    audit_log.info(event, extra={"audit": True, "event": event, **fields})
