@@ -13,7 +13,7 @@ from auth_service.models import Session
 from shared.bearer import authenticate
 from shared.errors import error_response
 from shared.keys import jwks_document
-from shared.payload import json_object, string_field
+from shared.payload import json_object, storable, string_field
 
 bp = Blueprint("auth", __name__)
 
@@ -77,7 +77,10 @@ def list_sessions() -> Response:
 
 @bp.delete("/auth/sessions/<session_id>")
 def delete_session(session_id: str) -> tuple[str, int]:
-    auth_service().revoke_session(authenticate().sub, session_id)
+    user_id = authenticate().sub
+    if not storable(session_id):  # e.g. %00, which PostgreSQL cannot even compare
+        raise rules.SessionNotFound("No active session with that id")
+    auth_service().revoke_session(user_id, session_id)
     return "", 204
 
 
@@ -86,7 +89,7 @@ def jwks() -> Response:
     keys: KeyRing = current_app.extensions[SERVICES_EXTENSION]["keys"]
     response = jsonify(jwks_document(keys.public_keys()))
     response.cache_control.public = True
-    response.cache_control.max_age = 300
+    response.cache_control.max_age = current_app.config["TOKENPAIR_SETTINGS"].jwks_max_age
     return response
 
 

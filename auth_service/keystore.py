@@ -7,6 +7,7 @@ dates). The JSON file is written last, so a key without it is incomplete and ign
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from shared.keys import PublicKey, PublicKeyType, public_key
+
+log = logging.getLogger(__name__)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
@@ -120,11 +123,22 @@ class KeyStore:
             return keys[-1], False
         return self.create(alg, now), True
 
-    def load(self) -> list[SigningKey]:
-        """Load every complete key, oldest activation first."""
+    def load(self, *, skip_unreadable: bool = False) -> list[SigningKey]:
+        """Load every complete key, oldest activation first.
+
+        A serving process passes *skip_unreadable*: a key being retired (its files vanishing)
+        or a damaged file is then logged and left out instead of failing every request.
+        """
         if not self.directory.is_dir():
             return []
-        keys = [self._load(meta_path) for meta_path in self.directory.glob("*.json")]
+        keys = []
+        for meta_path in self.directory.glob("*.json"):
+            try:
+                keys.append(self._load(meta_path))
+            except (OSError, ValueError, KeyError) as error:
+                if not skip_unreadable:
+                    raise
+                log.warning("skipped key %s: %s", meta_path.stem, type(error).__name__)
         return sorted(keys, key=lambda key: (key.activates_at, key.created_at))
 
     def retire(self, kid: str, now: datetime, token_lifetime: timedelta, force: bool) -> None:
@@ -225,7 +239,7 @@ class KeyRing:
         with self._lock:
             version = self._store.version()
             if self._checked_at is None or version != self._version:
-                self._keys = self._store.load()
+                self._keys = self._store.load(skip_unreadable=True)
                 self._by_kid = {key.kid: key for key in self._keys}
                 self._version = version
             self._checked_at = now

@@ -29,6 +29,7 @@ class Settings:
     login_max_failures: int
     login_failure_window: int
     key_activation_delay: int
+    jwks_max_age: int
     log_level: str
     scopes: tuple[str, ...] = ALL_SCOPES
 
@@ -51,6 +52,7 @@ class Settings:
             login_max_failures=env.integer("AUTH_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_failure_window=env.integer("AUTH_LOGIN_FAILURE_WINDOW", 300, minimum=1),
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
+            jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         )
         settings._check()
@@ -71,6 +73,12 @@ class Settings:
             raise ConfigError(
                 "AUTH_SESSION_MAX_AGE must be at least AUTH_REFRESH_TOKEN_TTL "
                 f"({self.session_max_age} < {self.refresh_token_ttl})"
+            )
+        if self.key_activation_delay < self.jwks_max_age:
+            # Otherwise a verifier holding a cached key set meets tokens of a key it never saw.
+            raise ConfigError(
+                "AUTH_KEY_ACTIVATION_DELAY must be at least AUTH_JWKS_MAX_AGE "
+                f"({self.key_activation_delay} < {self.jwks_max_age})"
             )
         if self.refresh_reuse_grace >= self.refresh_token_ttl:
             raise ConfigError(
