@@ -12,7 +12,7 @@ from resource_service.extensions import db
 from resource_service.models import Note
 from shared.bearer import current_token, require_token
 from shared.errors import ApiError
-from shared.payload import json_object, string_field
+from shared.payload import json_object, storable, string_field
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -58,6 +58,8 @@ def create_note() -> tuple[Response, int]:
 @bp.get("/notes/<note_id>")
 @require_token("notes:read")
 def get_note(note_id: str) -> Response:
+    if not storable(note_id):  # e.g. %00, which PostgreSQL cannot even compare
+        raise ApiError("No such note", status=404, code="not_found")
     note = db.session.scalar(
         select(Note).where(Note.id == note_id, Note.owner == current_token().sub)
     )
@@ -69,6 +71,8 @@ def get_note(note_id: str) -> Response:
 @bp.delete("/notes/<note_id>")
 @require_token("notes:write")
 def delete_note(note_id: str) -> tuple[str, int]:
+    if not storable(note_id):  # e.g. %00, which PostgreSQL cannot even compare
+        raise ApiError("No such note", status=404, code="not_found")
     deleted = db.session.execute(
         delete(Note).where(Note.id == note_id, Note.owner == current_token().sub)
     )

@@ -8,10 +8,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt import PyJWK, PyJWKError
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from jwt.exceptions import InvalidKeyError
 
 # Only asymmetric algorithms: a verifier must never hold anything that could mint tokens.
 SUPPORTED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
@@ -100,7 +102,7 @@ def _parse_pem(data: bytes) -> dict[str, PublicKey]:
         raise KeyFormatError("holds a private key; give the verifier the public key only")
     try:
         loaded = serialization.load_pem_public_key(data)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         raise KeyFormatError("not a PEM public key") from None
     if not isinstance(loaded, PublicKeyType):
         raise KeyFormatError(f"unsupported key type {type(loaded).__name__}")
@@ -131,9 +133,12 @@ def _parse_jwk(jwk: Any) -> PublicKey:
         raise KeyFormatError(f"key {kid}: use must be sig")
     if "d" in jwk or jwk.get("kty") == "oct":
         raise KeyFormatError(f"key {kid}: private or symmetric key material in a public key set")
+    if alg is not None and alg not in SUPPORTED_ALGORITHMS:
+        # Before PyJWK: it raises NotImplementedError for "none", not a PyJWT error.
+        raise KeyFormatError(f"key {kid}: unsupported alg {alg}")
     try:
         parsed = PyJWK(jwk)
-    except PyJWKError as error:
+    except (PyJWKError, InvalidKeyError) as error:  # PyJWT raises both for bad members
         raise KeyFormatError(f"key {kid}: {error}") from None
     declared = algorithm_for(parsed.key)
     if alg is not None and alg != declared:
