@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
@@ -12,9 +11,8 @@ from flask import current_app
 
 def run_migrations(version_table: str) -> None:
     """Run Alembic for the current Flask app; *version_table* keeps each service's own history."""
+    # No fileConfig(): the app factory already set up JSON logging, and migrations log in it.
     config = context.config
-    if config.config_file_name is not None:
-        fileConfig(config.config_file_name, disable_existing_loggers=False)
     database = current_app.extensions["migrate"].db
     metadata = database.metadatas[None]
     if context.is_offline_mode():

@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -26,16 +27,24 @@ access_log = logging.getLogger("tokenpair.access")
 audit_log = logging.getLogger("tokenpair.audit")
 
 
-class _RequestContext(logging.Filter):
-    """Stamp each record with the current request id (None outside a request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
+def _stamp_request_id(
+    factory: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
         record.request_id = g.get("request_id") if has_request_context() else None
-        return True
+        return record
+
+    make_record._tokenpair = True  # type: ignore[attr-defined]
+    return make_record
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every log record to stderr as one JSON object; safe to call more than once."""
+    # Every record, whichever handler gets it, carries the id of the request it belongs to.
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "_tokenpair", False):
+        logging.setLogRecordFactory(_stamp_request_id(factory))
     root = logging.getLogger()
     if any(getattr(handler, _HANDLER_MARK, False) for handler in root.handlers):
         return
@@ -47,7 +56,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             static_fields={"service": service},
         )
     )
-    handler.addFilter(_RequestContext())
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
     root.setLevel(level)
