@@ -84,6 +84,10 @@ def up() -> int:
     run([flask, "--app", "auth_service", "db", "upgrade"], env=env)
     run([flask, "--app", "auth_service", "keys", "init"], env=env)
     run([flask, "--app", "resource_service", "db", "upgrade"], env=env)
+    # `kill`, an IDE's stop button or a background start must stop both services like Ctrl-C
+    # does, never leave them running on the ports.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     services = [
         serve("auth_service", AUTH_PORT, env),
         serve("resource_service", RESOURCE_PORT, env),
@@ -109,6 +113,10 @@ def up() -> int:
                 service.send_signal(signal.SIGTERM)
         for service in services:
             service.wait(timeout=30)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
