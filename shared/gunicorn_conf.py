@@ -20,6 +20,32 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 
+# gunicorn's own lines (start, worker boot and exit) in the same JSON shape as the apps' lines.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "static_fields": {"service": "gunicorn"},
+        }
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+    # The apps attach their own JSON handler to the root logger (shared/observability.py).
+    "root": {"level": "INFO", "handlers": []},
+}
+
 # Prometheus: every worker writes its samples here and /metrics adds them up. A fresh
 # folder per start, so counters of a previous run never leak in.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
