@@ -22,7 +22,7 @@ from auth_service.settings import Settings
 from auth_service.tokens import AccessTokenIssuer
 from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
 from shared.config import exit_on_config_error
-from shared.db import engine_options, ping, prepare_store, utcnow
+from shared.db import init_store, ping, utcnow
 from shared.errors import register_error_handlers
 from shared.health import health_blueprint
 from shared.observability import configure_logging, init_observability
@@ -43,16 +43,8 @@ def create_app(
 
     configure_logging("auth_service", settings.log_level)
     app = Flask(__name__)
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        TOKENPAIR_SETTINGS=settings,
-    )
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS)
-    with app.app_context():
-        prepare_store(db, settings.database_url)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, TOKENPAIR_SETTINGS=settings)
+    init_store(app, db, migrate, settings.database_url, MIGRATIONS)
 
     keys = KeyRing(KeyStore(settings.keys_dir))
     app.extensions[SERVICES_EXTENSION] = {

@@ -19,6 +19,7 @@ REALM = "tokenpair"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
 VERIFIER_EXTENSION = "tokenpair.verifier"
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive.
 _AUTHORIZATION = re.compile(r"bearer +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
@@ -144,6 +145,8 @@ def _access_token(claims: dict[str, Any]) -> AccessToken:
         raise InvalidToken("The access token's scope must be a string")
     if not isinstance(claims["jti"], str) or not isinstance(claims["exp"], int):
         raise InvalidToken("The access token's jti or exp has the wrong type")
+    if claims["exp"] > MAX_TIMESTAMP:  # /api/me shows exp as a datetime; no issuer means this
+        raise InvalidToken("The access token's exp is out of range")
     return AccessToken(
         sub=sub,
         scopes=frozenset(scope.split()),

@@ -6,6 +6,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, make_url
@@ -65,6 +67,15 @@ def engine_options(url: str) -> dict[str, Any]:
             "tcp_user_timeout": 10000,
         },
     }
+
+
+def init_store(app: Flask, db: SQLAlchemy, migrate: Migrate, url: str, migrations: str) -> None:
+    """Bind a service's database and its packaged migrations to *app*."""
+    app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=engine_options(url))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=migrations)
+    with app.app_context():
+        prepare_store(db, url)
 
 
 def prepare_store(db: SQLAlchemy, url: str) -> None:
