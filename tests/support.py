@@ -63,7 +63,8 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
 
     name = f"tokenpair_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        # FILE_COPY: several times faster than the default WAL_LOG for a small, fresh database.
+        admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
     try:
         base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
             "postgresql://", "postgresql+psycopg://"

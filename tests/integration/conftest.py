@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
@@ -97,8 +98,36 @@ class AuthActions:
         assert response.status_code == 200, response.get_json()
         return dict(response.get_json())
 
+    def session(self, username: str, **extra: Any) -> dict[str, Any]:
+        """Log an existing user in (a new session) and return the token response."""
+        response = self.login(username, **extra)
+        assert response.status_code == 200, response.get_json()
+        return dict(response.get_json())
+
     def refresh(self, refresh_token: str) -> Any:
         return self.client.post("/auth/refresh", json={"refresh_token": refresh_token})
+
+
+def bearer(access_token: str, scheme: str = "Bearer") -> dict[str, str]:
+    """Return the Authorization header that presents *access_token*."""
+    return {"Authorization": f"{scheme} {access_token}"}
+
+
+def claims_of(access_token: str) -> dict[str, Any]:
+    """Return an access token's claims without checking it (the services check it)."""
+    return dict(jwt.decode(access_token, options={"verify_signature": False}))
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """Assert the one error shape of both services, with *status* and (optionally) *code*."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    body = response.get_json()
+    assert isinstance(body, dict), response.get_data(as_text=True)[:500]
+    assert set(body) == {"error", "error_description"}, body
+    assert isinstance(body["error"], str) and isinstance(body["error_description"], str)
+    if code is not None:
+        assert body["error"] == code, body
+    return dict(body)
 
 
 @pytest.fixture

@@ -1,0 +1,306 @@
+"""Registration, login and login throttling, against a real auth store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+import pytest
+from flask.testing import FlaskClient
+
+from tests.integration.conftest import AuthActions, assert_error, claims_of
+from tests.support import STRONG_PASSWORD, FakeClock, random_name
+
+TOKEN_RESPONSE_MEMBERS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+DEFAULT_SCOPE = "notes:read notes:write"
+MAX_FAILURES = 5  # AUTH_LOGIN_MAX_FAILURES default
+FAILURE_WINDOW = 300  # AUTH_LOGIN_FAILURE_WINDOW default
+
+
+def register(client: FlaskClient, body: Any = None, **kwargs: Any) -> Any:
+    return client.post("/auth/register", json=body, **kwargs)
+
+
+# Registration ---------------------------------------------------------------------------------
+
+
+def test_registering_answers_201_with_the_new_id_and_username(client: FlaskClient) -> None:
+    username = random_name()
+
+    response = register(client, {"username": username, "password": STRONG_PASSWORD})
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"id", "username"}
+    assert body["username"] == username
+    assert isinstance(body["id"], str) and body["id"]
+
+
+def test_the_registered_id_is_the_sub_of_the_users_access_tokens(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    username = random_name()
+    user = register(client, {"username": username, "password": STRONG_PASSWORD}).get_json()
+
+    tokens = auth.session(username)
+
+    assert claims_of(tokens["access_token"])["sub"] == user["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"password": STRONG_PASSWORD}, id="username-missing"),
+        pytest.param({"username": None, "password": STRONG_PASSWORD}, id="username-null"),
+        pytest.param({"username": 42, "password": STRONG_PASSWORD}, id="username-number"),
+        pytest.param({"username": ["ann"], "password": STRONG_PASSWORD}, id="username-list"),
+        pytest.param({"username": {"$ne": ""}, "password": STRONG_PASSWORD}, id="username-object"),
+        pytest.param({"username": "", "password": STRONG_PASSWORD}, id="username-empty"),
+        pytest.param({"username": "ab", "password": STRONG_PASSWORD}, id="username-too-short"),
+        pytest.param({"username": "a" * 65, "password": STRONG_PASSWORD}, id="username-too-long"),
+        pytest.param({"username": "-dash-first", "password": STRONG_PASSWORD}, id="username-dash"),
+        pytest.param({"username": "has space", "password": STRONG_PASSWORD}, id="username-space"),
+        pytest.param({"username": "ann@mail", "password": STRONG_PASSWORD}, id="username-at"),
+        pytest.param({"username": "ännchen", "password": STRONG_PASSWORD}, id="username-umlaut"),
+        pytest.param({"username": "ann-1234"}, id="password-missing"),
+        pytest.param({"username": "ann-1234", "password": 1234567890}, id="password-number"),
+        pytest.param({"username": "ann-1234", "password": "short-pw"}, id="password-too-short"),
+        pytest.param({"username": "ann-1234", "password": "a" * 1025}, id="password-too-long"),
+        pytest.param({"username": "ann-1234", "password": "abababababab"}, id="password-repeats"),
+        pytest.param(
+            {"username": "ann-1234", "password": "my ANN-1234 pw"}, id="password-username"
+        ),
+    ],
+)
+def test_registering_with_missing_malformed_or_weak_input_is_invalid_request(
+    client: FlaskClient, body: dict[str, Any]
+) -> None:
+    assert_error(register(client, body), 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        pytest.param('{"username": "ann-1234"', "application/json", id="truncated-json"),
+        pytest.param('["ann-1234", "pw"]', "application/json", id="json-array"),
+        pytest.param("null", "application/json", id="json-null"),
+        pytest.param("", "application/json", id="empty-body"),
+        pytest.param("username=ann-1234", "application/x-www-form-urlencoded", id="form"),
+        pytest.param('{"username": "ann-1234", "password": "x"}', "text/plain", id="text-plain"),
+    ],
+)
+def test_registering_with_a_body_that_is_not_a_json_object_is_invalid_request(
+    client: FlaskClient, data: str, content_type: str
+) -> None:
+    response = client.post("/auth/register", data=data, content_type=content_type)
+
+    assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("variant", [str.upper, str.title, lambda name: f"  {name}  "])
+def test_registering_a_taken_username_in_any_case_is_a_conflict(
+    client: FlaskClient, variant: Any
+) -> None:
+    username = random_name()
+    register(client, {"username": username, "password": STRONG_PASSWORD})
+
+    again = register(client, {"username": variant(username), "password": STRONG_PASSWORD})
+
+    assert_error(again, 409, "conflict")
+
+
+def test_a_username_is_stored_lower_case_and_logs_in_in_any_case(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    username = random_name().upper()
+
+    created = register(client, {"username": username, "password": STRONG_PASSWORD})
+
+    assert created.get_json()["username"] == username.lower()
+    assert auth.login(username.lower()).status_code == 200
+    assert auth.login(username).status_code == 200
+
+
+# Login ----------------------------------------------------------------------------------------
+
+
+def test_login_answers_an_rfc6749_bearer_token_response(auth: AuthActions) -> None:
+    response = auth.login(auth.register())
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == TOKEN_RESPONSE_MEMBERS
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 300
+    assert body["scope"] == DEFAULT_SCOPE
+    assert body["access_token"] != body["refresh_token"]
+
+
+def test_every_token_response_forbids_caching(auth: AuthActions) -> None:
+    login = auth.login(auth.register())
+    refresh = auth.refresh(login.get_json()["refresh_token"])
+
+    for response in (login, refresh):
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Pragma"] == "no-cache"
+
+
+def test_the_access_token_carries_the_contracts_header_and_claims(
+    auth: AuthActions, clock: FakeClock
+) -> None:
+    token = auth.tokens()["access_token"]
+
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256"
+    assert header["typ"] == "at+jwt"
+    assert header["kid"]
+    claims = claims_of(token)
+    assert {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"} <= set(claims)
+    assert claims["iss"] == "http://localhost:8001"
+    assert claims["aud"] == "tokenpair-resource"
+    assert isinstance(claims["sub"], str)
+    assert claims["iat"] == claims["nbf"] == int(clock().timestamp())
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["scope"] == DEFAULT_SCOPE
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(auth: AuthActions) -> None:
+    username = auth.register()
+
+    wrong_password = auth.login(username, "not the password at all")
+    unknown_user = auth.login(random_name(), STRONG_PASSWORD)
+
+    assert_error(wrong_password, 401, "invalid_grant")
+    assert unknown_user.status_code == wrong_password.status_code
+    assert unknown_user.get_json() == wrong_password.get_json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"password": STRONG_PASSWORD}, id="username-missing"),
+        pytest.param({"username": "ann-1234"}, id="password-missing"),
+        pytest.param({"username": 7, "password": STRONG_PASSWORD}, id="username-number"),
+        pytest.param({"username": "ann-1234", "password": ["x"]}, id="password-list"),
+        pytest.param({"username": "ann-1234", "password": "a" * 1025}, id="password-too-long"),
+        pytest.param(
+            {"username": "ann-1234", "password": STRONG_PASSWORD, "scope": 1}, id="scope-number"
+        ),
+    ],
+)
+def test_login_with_missing_or_malformed_fields_is_invalid_request(
+    client: FlaskClient, body: dict[str, Any]
+) -> None:
+    assert_error(client.post("/auth/login", json=body), 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("asked", "granted"),
+    [
+        ("notes:read", "notes:read"),
+        ("notes:write", "notes:write"),
+        ("notes:write notes:read", DEFAULT_SCOPE),
+        ("  notes:read   notes:read ", "notes:read"),
+    ],
+)
+def test_a_login_may_ask_for_fewer_scopes(auth: AuthActions, asked: str, granted: str) -> None:
+    tokens = auth.tokens(scope=asked)
+
+    assert tokens["scope"] == granted
+    assert claims_of(tokens["access_token"])["scope"] == granted
+
+
+def test_a_narrowed_session_keeps_its_scope_when_refreshed(auth: AuthActions) -> None:
+    tokens = auth.tokens(scope="notes:read")
+
+    refreshed = auth.refresh(tokens["refresh_token"]).get_json()
+
+    assert refreshed["scope"] == "notes:read"
+    assert claims_of(refreshed["access_token"])["scope"] == "notes:read"
+
+
+@pytest.mark.parametrize("scope", ["admin", "notes:read admin", "", "   ", "NOTES:READ"])
+def test_a_login_asking_for_an_unknown_scope_is_invalid_scope(
+    auth: AuthActions, scope: str
+) -> None:
+    response = auth.login(auth.register(), scope=scope)
+
+    assert_error(response, 400, "invalid_scope")
+
+
+# Throttling -----------------------------------------------------------------------------------
+
+
+def fail_logins(auth: AuthActions, username: str, times: int) -> None:
+    for _ in range(times):
+        assert_error(auth.login(username, "wrong password!"), 401, "invalid_grant")
+
+
+def test_logins_are_throttled_after_too_many_failures(auth: AuthActions) -> None:
+    username = auth.register()
+    fail_logins(auth, username, MAX_FAILURES)
+
+    throttled = auth.login(username)  # even the right password waits
+
+    assert_error(throttled, 429, "too_many_requests")
+    assert 0 < int(throttled.headers["Retry-After"]) <= FAILURE_WINDOW
+
+
+def test_retry_after_counts_down_with_the_clock(auth: AuthActions, clock: FakeClock) -> None:
+    username = auth.register()
+    fail_logins(auth, username, MAX_FAILURES)
+    first = int(auth.login(username).headers["Retry-After"])
+
+    clock.advance(100)
+
+    assert int(auth.login(username).headers["Retry-After"]) == first - 100
+
+
+def test_throttling_ends_when_the_failure_window_has_passed(
+    auth: AuthActions, clock: FakeClock
+) -> None:
+    username = auth.register()
+    fail_logins(auth, username, MAX_FAILURES)
+    retry_after = int(auth.login(username).headers["Retry-After"])
+
+    clock.advance(retry_after - 1)
+    assert auth.login(username).status_code == 429
+    clock.advance(1)
+
+    assert auth.login(username).status_code == 200
+
+
+def test_a_successful_login_resets_the_failure_count(auth: AuthActions) -> None:
+    username = auth.register()
+    fail_logins(auth, username, MAX_FAILURES - 1)
+    assert auth.login(username).status_code == 200
+
+    fail_logins(auth, username, MAX_FAILURES - 1)
+
+    assert auth.login(username).status_code == 200
+
+
+def test_throttling_one_username_leaves_others_alone(auth: AuthActions) -> None:
+    victim, bystander = auth.register(), auth.register()
+    fail_logins(auth, victim, MAX_FAILURES)
+
+    assert auth.login(victim).status_code == 429
+    assert auth.login(bystander).status_code == 200
+
+
+def test_unknown_usernames_are_throttled_like_known_ones(auth: AuthActions) -> None:
+    # Otherwise the 429 would tell an attacker which usernames exist.
+    unknown = random_name()
+    fail_logins(auth, unknown, MAX_FAILURES)
+
+    assert_error(auth.login(unknown), 429, "too_many_requests")
+
+
+def test_throttling_counts_failures_whatever_the_case_of_the_username(
+    auth: AuthActions,
+) -> None:
+    username = auth.register()
+    fail_logins(auth, username.upper(), MAX_FAILURES)
+
+    assert auth.login(username).status_code == 429
