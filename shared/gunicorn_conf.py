@@ -5,6 +5,7 @@
 Workers and threads come from the environment, so one image scales per deployment.
 """
 
+import importlib
 import os
 import tempfile
 
@@ -50,6 +51,21 @@ logconfig_dict = {
 # folder per start, so counters of a previous run never leak in.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tokenpair-metrics-")
+
+
+def on_starting(server: object) -> None:
+    """Check the service's settings once, in the master, before any worker starts.
+
+    A bad setting then stops gunicorn with the one line naming it (exit 4), instead of each
+    worker failing on its own.
+    """
+    from shared.config import exit_on_config_error
+
+    app_uri = server.cfg.wsgi_app or server.app.app_uri  # type: ignore[attr-defined]
+    package = app_uri.split(":")[0].split(".")[0]
+    settings = importlib.import_module(f"{package}.settings")
+    with exit_on_config_error(package):
+        settings.Settings.from_env(os.environ)
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -1,4 +1,4 @@
-"""E2E fixtures: the wheel installed once per run, and a fresh stack of real processes per test."""
+"""E2E fixtures: the wheel installed once per run, and stacks of real processes on each engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Stack, install_package, make_stack
+from tests.e2e.harness import ENGINES, Stack, install_package, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -16,10 +16,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return install_package(tmp_path_factory.mktemp("install"))
 
 
-@pytest.fixture
-def stack(site: Path, tmp_path: Path) -> Iterator[Stack]:
-    """Both services on free loopback ports, SQLite, default settings but a 2 s access token."""
-    running = make_stack(site, tmp_path / "work", auth_env={"AUTH_ACCESS_TOKEN_TTL": "2"},
-                         resource_env={"RESOURCE_LEEWAY": "0"})  # fmt: skip
-    yield running
-    running.stop()
+@pytest.fixture(params=ENGINES)
+def stack(request: pytest.FixtureRequest, site: Path, tmp_path: Path) -> Iterator[Stack]:
+    """Both services on free loopback ports, default settings but a 2 s access token."""
+    with running_stack(
+        site,
+        tmp_path,
+        request.param,
+        auth_env={"AUTH_ACCESS_TOKEN_TTL": "2"},
+        resource_env={"RESOURCE_LEEWAY": "0"},
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def shared_stack(
+    request: pytest.FixtureRequest, site: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One stack with default settings for the tests of a module that do not disturb each other.
+
+    Such tests use fresh users, so they may run in any order; a test that stops, restarts or
+    reconfigures a service builds its own stack instead.
+    """
+    with running_stack(site, tmp_path_factory.mktemp("shared"), request.param) as running:
+        yield running

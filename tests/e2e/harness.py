@@ -8,14 +8,23 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import gunicorn
+import pytest
 import requests
+
+from tests.support import STRONG_PASSWORD, fresh_database, random_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 30.0
+# gunicorn >= 25.1 opens a control socket under $HOME by default, shared by every instance.
+HAS_CONTROL_SOCKET = gunicorn.version_info >= (25, 1)
 # What runs before gunicorn, as in docker-compose.yml (a unit test keeps the two in step).
 SETUP_COMMANDS = {
     "auth_service": [("db", "upgrade"), ("keys", "init")],
@@ -28,6 +37,31 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def base_env(site: Path) -> dict[str, str]:
+    """Return this process's environment minus every setting of ours, importing from *site*."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "RESOURCE_", "FLASK_", "PROMETHEUS_"))
+    }
+    env["PYTHONPATH"] = str(site)
+    return env
+
+
+def gunicorn_command(app: str, port: int, workers: int = 2) -> list[str]:
+    """Return the gunicorn command line that serves *app*'s factory on a loopback *port*."""
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--graceful-timeout", "5",
+        "--config", "python:shared.gunicorn_conf",
+    ]  # fmt: skip
+    if HAS_CONTROL_SOCKET:
+        command.append("--no-control-socket")
+    return [*command, f"{app}:create_app()"]
 
 
 def install_package(target: Path) -> Path:
@@ -77,16 +111,19 @@ class Service:
         )  # fmt: skip
 
     def start(self) -> None:
-        """Start gunicorn and wait until /healthz answers."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--graceful-timeout", "5",
-             f"{self.app}:create_app()"],
-            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
-        self.wait_ready()
+        """Start gunicorn and wait until /healthz answers; never leave it running on failure."""
+        with self.log_path.open("ab") as log:
+            # Its own process group: a crash can kill master and workers at once, and only them.
+            self.process = subprocess.Popen(
+                gunicorn_command(self.app, self.port, self.workers),
+                cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                process_group=0,
+            )  # fmt: skip
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop(signal.SIGKILL)
+            raise
 
     def wait_ready(self) -> None:
         """Poll /healthz with a deadline; fail with the log if the process died."""
@@ -98,39 +135,54 @@ class Service:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a worker still booting
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready within {READY_TIMEOUT} s:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop gunicorn (SIGKILL for a crash) and wait for it."""
-        if self.process is None or self.process.poll() is not None:
+        """Stop gunicorn and wait for it; SIGKILL is a crash of master and workers together."""
+        process = self.process
+        if process is None or process.poll() is not None:
             return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        # The master is not reaped yet, so its process group is still the one we started.
         if sig == signal.SIGKILL:
-            # Killing the arbiter leaves its workers; they exit when they notice, or we end them.
-            _kill_orphans(self.port)
+            _kill_group(process.pid)
+        else:
+            process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            process.wait(timeout=5)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
-def _kill_orphans(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def run_to_exit(
+    command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command that should exit by itself, output and errors merged; fail on a timeout."""
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        process_group=0,
+    ) as process:  # fmt: skip
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                pass
-        except OSError:
-            return
-        subprocess.run(["pkill", "-KILL", "-f", f"127.0.0.1:{port}"], check=False)
-        time.sleep(0.1)
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)  # gunicorn's workers as well as the command itself
+            output, _ = process.communicate()
+            raise AssertionError(f"{command} still ran after {timeout} s:\n{output}") from None
+    return subprocess.CompletedProcess(command, process.returncode, output)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL gunicorn's master and its workers: the process group the master leads."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @dataclass
@@ -141,8 +193,11 @@ class Stack:
     resource: Service
 
     def stop(self) -> None:
-        self.resource.stop()
-        self.auth.stop()
+        """Stop both services, the auth service even if stopping the resource service failed."""
+        try:
+            self.resource.stop()
+        finally:
+            self.auth.stop()
 
 
 def make_stack(
@@ -156,12 +211,7 @@ def make_stack(
     """Create a stack in *workdir* (SQLite under ./var, keys under ./var/keys) and start it."""
     workdir.mkdir(parents=True, exist_ok=True)
     auth_port, resource_port = free_port(), free_port()
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTH_", "RESOURCE_", "FLASK_"))
-    }
-    base["PYTHONPATH"] = str(site)
+    base = base_env(site)
     issuer = f"http://127.0.0.1:{auth_port}"
     auth = Service(
         "auth", "auth_service", auth_port,
@@ -183,3 +233,71 @@ def make_stack(
         auth.stop()
         raise
     return Stack(auth, resource)
+
+
+# Fixtures parametrised with these run their tests on SQLite and on PostgreSQL.
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def running_stack(
+    site: Path,
+    workdir: Path,
+    engine: str = "sqlite",
+    *,
+    auth_env: dict[str, str] | None = None,
+    resource_env: dict[str, str] | None = None,
+    workers: int = 2,
+) -> Iterator[Stack]:
+    """Run a stack on *engine*: SQLite files under ./var (the default), or two fresh PostgreSQL
+    databases, dropped afterwards. Stops every process on the way out."""
+    with (
+        fresh_database(engine, workdir) as auth_url,
+        fresh_database(engine, workdir) as resource_url,
+    ):
+        urls: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        if engine != "sqlite":
+            urls = ({"AUTH_DATABASE_URL": auth_url}, {"RESOURCE_DATABASE_URL": resource_url})
+        stack = make_stack(
+            site,
+            workdir / "work",
+            auth_env={**urls[0], **(auth_env or {})},
+            resource_env={**urls[1], **(resource_env or {})},
+            workers=workers,
+        )
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+# Actions a client takes, shared by the tests. ---------------------------------------------
+
+HTTP_TIMEOUT = 10
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    """Return the Authorization header that presents *access_token*."""
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+def sign_up(stack: Stack, *, scope: str | None = None) -> dict[str, Any]:
+    """Register a new user and log in; return the token response plus ``username``."""
+    credentials = {"username": random_name(), "password": STRONG_PASSWORD}
+    answer = requests.post(
+        f"{stack.auth.url}/auth/register", json=credentials, timeout=HTTP_TIMEOUT
+    )
+    assert answer.status_code == 201, answer.text
+    login = {**credentials, **({"scope": scope} if scope else {})}
+    answer = requests.post(f"{stack.auth.url}/auth/login", json=login, timeout=HTTP_TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    return {**answer.json(), "username": credentials["username"]}
+
+
+def refresh(stack: Stack, refresh_token: str) -> requests.Response:
+    """Present *refresh_token* to the auth service's refresh endpoint."""
+    return requests.post(
+        f"{stack.auth.url}/auth/refresh",
+        json={"refresh_token": refresh_token},
+        timeout=HTTP_TIMEOUT,
+    )

@@ -9,30 +9,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.harness import Stack, make_stack
-from tests.support import STRONG_PASSWORD, fresh_database, random_name
+from tests.e2e.harness import ENGINES, Stack, running_stack
+from tests.support import STRONG_PASSWORD, random_name
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=ENGINES)
 def busy_stack(
     request: pytest.FixtureRequest, site: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp(f"races-{request.param}")
-    with (
-        fresh_database(request.param, workdir) as auth_url,
-        fresh_database(request.param, workdir) as resource_url,
-    ):
-        stack = make_stack(
-            site,
-            workdir / "work",
-            auth_env={"AUTH_DATABASE_URL": auth_url, "AUTH_LOGIN_MAX_FAILURES": "1000"},
-            resource_env={"RESOURCE_DATABASE_URL": resource_url},
-            workers=4,
-        )
+    with running_stack(site, tmp_path_factory.mktemp("races"), request.param, workers=4) as stack:
         yield stack
-        stack.stop()
 
 
 def login(stack: Stack) -> dict[str, str]:
