@@ -18,4 +18,5 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
 USER tokenpair
 WORKDIR /srv/tokenpair
 EXPOSE 8001 8002
-CMD ["gunicorn", "--version"]
+# docker-compose.yml gives each service its own command; alone, the image serves the auth service.
+CMD ["gunicorn", "-c", "python:shared.gunicorn_conf", "--bind", "0.0.0.0:8001", "auth_service:create_app()"]
