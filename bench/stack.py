@@ -1,0 +1,202 @@
+"""The services under test, set up and started as in production, and the databases behind them.
+
+Each service runs from the repository (``cwd``), configured only by environment variables,
+migrated with the Flask CLI and served by ``gunicorn -c python:shared.gunicorn_conf``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import gunicorn
+import psycopg
+import requests
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+READY_TIMEOUT = 60.0
+# gunicorn >= 25.1 opens a control socket under $HOME by default, shared by every instance.
+HAS_CONTROL_SOCKET = gunicorn.version_info >= (25, 1)
+# Settings of ours in the caller's environment must not leak into the services under test.
+_OURS = ("AUTH_", "RESOURCE_", "FLASK_", "PROMETHEUS_", "GUNICORN_", "WEB_CONCURRENCY")
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def service_env(workers: int, settings: Mapping[str, str]) -> dict[str, str]:
+    """Return a clean environment with *settings* and WEB_CONCURRENCY=*workers*."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_OURS)}
+    # The repository on the path: the bench's own factory is importable, like the services.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["WEB_CONCURRENCY"] = str(workers)
+    env.update(settings)
+    return env
+
+
+@dataclass(frozen=True)
+class FlaskCommand:
+    """``flask --app <app> <args...>`` in a service's environment, as an operator runs it."""
+
+    app: str
+    args: tuple[str, ...]
+    env: Mapping[str, str]
+
+
+def run_flask(commands: list[FlaskCommand]) -> None:
+    """Run independent commands (each on its own database) side by side; fail if any fails."""
+    running = [
+        (command, subprocess.Popen(
+            [str(BIN / "flask"), "--app", command.app, *command.args],
+            cwd=ROOT, env=dict(command.env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        ))
+        for command in commands
+    ]  # fmt: skip
+    failures = []
+    for command, process in running:
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode != 0:
+            failures.append(f"flask --app {command.app} {' '.join(command.args)}:\n{stderr}")
+    if failures:
+        raise RuntimeError("\n".join(failures))
+
+
+class Server:
+    """One gunicorn master and its workers, serving one WSGI factory on a loopback port."""
+
+    def __init__(self, name: str, factory: str, env: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.factory = factory
+        self.env = dict(env)
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        # Each instance its own metrics folder (gunicorn_conf makes one in /tmp otherwise).
+        metrics = log_dir / f"{name}-metrics"
+        metrics.mkdir()
+        self.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start gunicorn without waiting for it (see wait_ready)."""
+        command = [
+            str(BIN / "gunicorn"),
+            "--config", "python:shared.gunicorn_conf",
+            "--bind", f"127.0.0.1:{self.port}",
+        ]  # fmt: skip
+        if HAS_CONTROL_SOCKET:
+            command.append("--no-control-socket")
+        with self.log_path.open("ab") as log:
+            # Its own process group, so stopping it can never touch anything else.
+            self.process = subprocess.Popen(
+                [*command, self.factory], cwd=ROOT, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, process_group=0,
+            )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        """Poll /readyz until it answers 200; fail with the log if gunicorn exited."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass  # not listening yet
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready within {READY_TIMEOUT:.0f} s:\n{self.log()}")
+
+    def terminate(self) -> None:
+        """Ask gunicorn to stop (see wait)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        """Wait for gunicorn to stop; kill its process group if it hangs."""
+        process = self.process
+        if process is None:
+            return
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+@contextmanager
+def serving(servers: list[Server]) -> Iterator[None]:
+    """Start the servers side by side, wait until all are ready, stop them all at the end."""
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        yield
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait()
+
+
+class Databases:
+    """Fresh databases: SQLite files in the bench's folder, PostgreSQL ones created and dropped."""
+
+    def __init__(self, folder: Path, postgres_admin_url: str) -> None:
+        self._folder = folder
+        self.admin_url = postgres_admin_url
+        self._created: list[str] = []
+
+    def sqlite(self, name: str) -> str:
+        """Return the URL of a new SQLite file."""
+        return f"sqlite:///{self._folder / f'{name}.db'}"
+
+    def postgres_unavailable(self) -> str | None:
+        """Return why PostgreSQL cannot be used, or None when it can."""
+        try:
+            with psycopg.connect(self.admin_url, connect_timeout=2):
+                return None
+        except psycopg.Error as error:
+            return f"PostgreSQL not reachable at {self.admin_url} ({type(error).__name__})"
+
+    def postgres(self, name: str) -> str:
+        """Create an empty PostgreSQL database; return its SQLAlchemy URL."""
+        database = f"tokenpair_bench_{name}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{database}"')
+        self._created.append(database)
+        url = make_url(self.admin_url).set(drivername="postgresql+psycopg", database=database)
+        return url.render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        """Drop every PostgreSQL database this object created."""
+        if not self._created:
+            return
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            for database in self._created:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self._created.clear()
