@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 import jwt
+from cachetools import LRUCache
 from flask import current_app, g, request
 
 from shared.errors import ApiError
@@ -19,6 +22,7 @@ REALM = "tokenpair"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
 VERIFIER_EXTENSION = "tokenpair.verifier"
+VERIFIED_CACHE_SIZE = 4096  # tokens remembered per process: a few MB at most
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive.
@@ -72,17 +76,55 @@ _DESCRIPTIONS: list[tuple[type[jwt.PyJWTError], str, str]] = [
 ]
 
 
-class AccessTokenVerifier:
-    """Verify access tokens against a pinned key set: one decode, every check, every time."""
+@dataclass(frozen=True)
+class _Verified:
+    token: AccessToken
+    key: PublicKey
+    not_before: float  # the later of nbf and iat
 
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway: float = 0) -> None:
+
+class AccessTokenVerifier:
+    """Verify access tokens against a pinned key set: one decode, every check.
+
+    A client presents the same access token many times in its short life, so verified tokens
+    are remembered (per process, bounded, keyed by the exact token string). A remembered
+    token is re-checked on every request for what can change: the time (exp, nbf, iat, with
+    the same leeway) and the key set (its key must still be pinned, unchanged). Its
+    signature, typ, iss, aud and claim types cannot change: they are the same bytes.
+    """
+
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float = 0,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._clock = clock
+        self._verified: LRUCache[str, _Verified] = LRUCache(maxsize=cache_size)
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> AccessToken:
         """Return the token's claims, or raise InvalidToken saying why not."""
+        with self._lock:
+            remembered = self._verified.get(token)
+        if remembered is not None and self._keys.key_for(remembered.key.kid) == remembered.key:
+            now = self._clock()
+            if remembered.token.expires_at <= now - self._leeway:
+                raise InvalidToken("The access token expired", expired=True)
+            if remembered.not_before <= now + self._leeway:
+                return remembered.token
+        # Not seen, its key changed or went away, or the clock moved back: verify in full.
+        return self._verify_fully(token)
+
+    def _verify_fully(self, token: str) -> AccessToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -106,7 +148,11 @@ class AccessTokenVerifier:
             ) from None
         except jwt.PyJWTError as error:
             raise _invalid(error) from None
-        return _access_token(claims)
+        access = _access_token(claims)
+        not_before = max(float(claims["nbf"]), float(claims["iat"]))
+        with self._lock:
+            self._verified[token] = _Verified(access, key, not_before)
+        return access
 
     def _key_for(self, header: dict[str, Any]) -> PublicKey:
         # Everything in the header is unverified: it only selects among keys we already trust.
