@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -209,8 +209,11 @@ class AuthService:
         return self._answer_reuse(row, presented, kind="grace_retry")
 
     def _rotate(self, session: Session, child: str) -> TokenPair:
-        self.db.add(
-            RefreshToken(session_id=session.id, token_hash=token_hash(child), issued_at=self.now)
+        # Core INSERT, not session.add(): the hot path skips the ORM's unit-of-work flush.
+        self.db.execute(
+            insert(RefreshToken).values(
+                session_id=session.id, token_hash=token_hash(child), issued_at=self.now
+            )
         )
         self.db.execute(
             update(Session)
