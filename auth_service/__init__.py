@@ -14,7 +14,7 @@ from flask import Flask
 
 from auth_service.api import SERVICES_EXTENSION, bp
 from auth_service.cli import keys_cli, sessions_cli
-from auth_service.extensions import db, migrate
+from auth_service.extensions import VERSION_TABLE, db, migrate
 from auth_service.keystore import KeyRing, KeyStore
 from auth_service.passwords import Passwords
 from auth_service.service import Policy
@@ -68,7 +68,9 @@ def create_app(
     init_observability(app, "auth_service")
     app.register_blueprint(bp)
     app.register_blueprint(
-        health_blueprint({"store": lambda: ping(db), "signing_key": lambda: keys.check(clock())})
+        health_blueprint(
+            {"store": lambda: ping(db, VERSION_TABLE), "signing_key": lambda: keys.check(clock())}
+        )
     )
     app.cli.add_command(keys_cli)
     app.cli.add_command(sessions_cli)

@@ -12,3 +12,6 @@ class Base(DeclarativeBase):
 # Objects stay readable after commit: a view returns what it just wrote without a reload.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+
+# Alembic's version table of this service (its own name, so both services can share a database).
+VERSION_TABLE = "auth_alembic_version"

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 
 from resource_service.api import CLOCK_EXTENSION, bp
-from resource_service.extensions import db, migrate
+from resource_service.extensions import VERSION_TABLE, db, migrate
 from resource_service.keysource import FileKeySource, JwksKeySource
 from resource_service.settings import Settings
 from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
@@ -52,5 +52,7 @@ def create_app(
     register_error_handlers(app)
     init_observability(app, "resource_service")
     app.register_blueprint(bp)
-    app.register_blueprint(health_blueprint({"store": lambda: ping(db), "keys": keys.ready}))
+    app.register_blueprint(
+        health_blueprint({"store": lambda: ping(db, VERSION_TABLE), "keys": keys.ready})
+    )
     return app

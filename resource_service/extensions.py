@@ -11,3 +11,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+
+# Alembic's version table of this service (its own name, so both services can share a database).
+VERSION_TABLE = "resource_alembic_version"

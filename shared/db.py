@@ -98,10 +98,10 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def ping(db: SQLAlchemy) -> None:
-    """Run a trivial query; raises if the store is unusable."""
+def ping(db: SQLAlchemy, version_table: str) -> None:
+    """Read the migration version table; raises if the store is unreachable or not migrated."""
     with db.engine.connect() as connection:
-        connection.exec_driver_sql("SELECT 1")
+        connection.exec_driver_sql(f"SELECT version_num FROM {version_table}").all()
 
 
 def utcnow() -> datetime:

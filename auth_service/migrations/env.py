@@ -1,6 +1,6 @@
 """Alembic environment of the auth service (see shared/alembic_env.py)."""
 
+from auth_service.extensions import VERSION_TABLE
 from shared.alembic_env import run_migrations
 
-# Each service keeps its own version table, so both can share one database if they must.
-run_migrations(version_table="auth_alembic_version")
+run_migrations(version_table=VERSION_TABLE)
