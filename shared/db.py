@@ -94,6 +94,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Small, frequent checkpoints: each write-back is short, so no request waits long behind
+    # one (the default 1000 pages tripled the p99 of refreshes on a million-session table).
+    cursor.execute("PRAGMA wal_autocheckpoint=250")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
