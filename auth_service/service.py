@@ -204,7 +204,9 @@ class AuthService:
             )
             if rotated.rowcount == 1:  # type: ignore[attr-defined]
                 return self._rotate(row.session, child_token(presented, nonce))
-            self.db.rollback()  # another request rotated it first; read what it wrote
+            # Another request rotated it first. The rollback expires `row`, so reading it
+            # below loads what that request committed.
+            self.db.rollback()
             return self._answer_reuse(row, presented, kind="concurrent")
         return self._answer_reuse(row, presented, kind="grace_retry")
 
@@ -230,7 +232,6 @@ class AuthService:
     def _answer_reuse(self, row: RefreshToken, presented: str, kind: str) -> TokenPair:
         # A rotated token again: an honest retry inside the grace window gets the same child,
         # as long as that child is still the live end of the chain; anything else is theft.
-        self.db.refresh(row)
         session = row.session
         if (
             row.rotated_at is not None
