@@ -14,10 +14,11 @@ from flask import Flask
 
 from resource_service.api import CLOCK_EXTENSION, bp
 from resource_service.extensions import VERSION_TABLE, db, migrate
+from resource_service.keycache import DatabaseKeySetStore
 from resource_service.keysource import FileKeySource, JwksKeySource
-from resource_service.settings import Settings
+from resource_service.settings import Settings, StoreSettings
 from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
-from shared.config import exit_on_config_error
+from shared.config import exit_on_config_error, loaded_for_a_cli_command
 from shared.db import init_store, ping, utcnow
 from shared.errors import register_error_handlers
 from shared.health import health_blueprint
@@ -31,20 +32,25 @@ def create_app(
     environ: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = utcnow
 ) -> Flask:
     """Create the resource service from the environment (tests pass *environ* and *clock*)."""
+    environ = os.environ if environ is None else environ
     with exit_on_config_error("resource_service"):
-        settings = Settings.from_env(os.environ if environ is None else environ)
+        if loaded_for_a_cli_command():
+            # `db upgrade` runs in migration jobs that know the database URL and nothing else.
+            return _store_app(StoreSettings.from_env(environ))
+        settings = Settings.from_env(environ)
         keys: FileKeySource | JwksKeySource
         if settings.public_key_file:
             keys = FileKeySource(settings.public_key_file)
         else:
             assert settings.jwks_url is not None
-            keys = JwksKeySource(settings.jwks_url)
+            keys = JwksKeySource(
+                settings.jwks_url,
+                clock=lambda: clock().timestamp(),
+                store=DatabaseKeySetStore(db),
+                max_stale=settings.jwks_max_stale,
+            )
 
-    configure_logging("resource_service", settings.log_level)
-    app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    init_store(app, db, migrate, settings.database_url, MIGRATIONS)
-
+    app = _store_app(settings)
     app.extensions[CLOCK_EXTENSION] = clock
     app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
         keys, issuer=settings.issuer, audience=settings.audience, leeway=settings.leeway
@@ -55,4 +61,13 @@ def create_app(
     app.register_blueprint(
         health_blueprint({"store": lambda: ping(db, VERSION_TABLE), "keys": keys.ready})
     )
+    return app
+
+
+def _store_app(settings: StoreSettings) -> Flask:
+    """Return the app with logging and its store bound: all that the Flask CLI commands need."""
+    configure_logging("resource_service", settings.log_level)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    init_store(app, db, migrate, settings.database_url, MIGRATIONS)
     return app

@@ -1,42 +1,63 @@
-"""The resource service's settings: where its notes live and which public keys it trusts."""
+"""The resource service's settings: where its notes live and which public keys it trusts.
+
+Two parts: the store (all a Flask CLI command such as ``db upgrade`` needs, since a migration
+job knows only the database URL) and, for serving, the keys that verify access tokens.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from resource_service.keysource import DEFAULT_MAX_STALE
 from shared.config import ConfigError, Env
 from shared.db import database_url
 from shared.observability import LOG_LEVELS
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything the resource service can be configured with; see the README for each variable."""
+class StoreSettings:
+    """What every process of the resource service needs, its Flask CLI commands included."""
 
     database_url: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StoreSettings:
+        """Read the store's variables; raise ConfigError naming a bad one."""
+        env = Env(environ)
+        return StoreSettings(
+            database_url=database_url(
+                "RESOURCE_DATABASE_URL", env.optional("RESOURCE_DATABASE_URL"), "resource.db"
+            ),
+            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+        )
+
+
+@dataclass(frozen=True)
+class Settings(StoreSettings):
+    """Everything the serving resource service needs; see the README for each variable."""
+
     public_key_file: str | None
     jwks_url: str | None
+    jwks_max_stale: float
     issuer: str
     audience: str
     leeway: float
-    log_level: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and cross-check every RESOURCE_* variable; raise ConfigError naming the bad one."""
         env = Env(environ)
         settings = cls(
-            database_url=database_url(
-                "RESOURCE_DATABASE_URL", env.optional("RESOURCE_DATABASE_URL"), "resource.db"
-            ),
+            **asdict(StoreSettings.from_env(environ)),
             public_key_file=env.optional("RESOURCE_PUBLIC_KEY_FILE"),
             jwks_url=env.optional("RESOURCE_JWKS_URL"),
+            jwks_max_stale=env.number("RESOURCE_JWKS_MAX_STALE", DEFAULT_MAX_STALE),
             issuer=env.text("RESOURCE_ISSUER", "http://localhost:8001"),
             audience=env.text("RESOURCE_AUDIENCE", "tokenpair-resource"),
             leeway=env.number("RESOURCE_LEEWAY", 5.0),
-            log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         )
         if settings.public_key_file and settings.jwks_url:
             raise ConfigError(

@@ -35,8 +35,20 @@ class KeySource(Protocol):
     """Where a verifier finds the public key for a kid: a file, a JWKS URL, the issuer itself."""
 
     def key_for(self, kid: str) -> PublicKey | None:
-        """Return the pinned key with this kid, or None."""
+        """Return the pinned key with this kid, None if none is, or raise KeysUnavailable."""
         ...
+
+
+class KeysUnavailable(Exception):
+    """The key source cannot tell whether a kid is trusted (no usable key set, issuer unreachable).
+
+    Not a verdict on the token: the answer is 503 with Retry-After, so that no client throws
+    away a good token because of an outage.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"public keys unavailable; retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 class InvalidToken(Exception):
@@ -112,7 +124,7 @@ class AccessTokenVerifier:
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> AccessToken:
-        """Return the token's claims, or raise InvalidToken saying why not."""
+        """Return the token's claims, raise InvalidToken saying why not, or KeysUnavailable."""
         with self._lock:
             remembered = self._verified.get(token)
         if remembered is not None and self._keys.key_for(remembered.key.kid) == remembered.key:
@@ -246,6 +258,15 @@ def authenticate(*scopes: str) -> AccessToken:
     except InvalidToken as error:
         VERIFICATION_FAILURES.labels(current_app.name, error.reason).inc()
         raise bearer_error(401, "invalid_token", error.description) from None
+    except KeysUnavailable as error:
+        VERIFICATION_FAILURES.labels(current_app.name, "keys_unavailable").inc()
+        # No WWW-Authenticate: other credentials would get the same answer (RFC 9110 §11.6.1).
+        raise ApiError(
+            "The access token cannot be checked right now; try again shortly",
+            status=503,
+            code="temporarily_unavailable",
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
     missing = [scope for scope in scopes if scope not in token.scopes]
     if missing:
         needed = " ".join(scopes)

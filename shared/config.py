@@ -7,6 +7,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
+import click
+from flask.cli import ScriptInfo
+
 T = TypeVar("T")
 
 # Exit status gunicorn's arbiter reads as "App failed to load": it halts instead of respawning.
@@ -78,3 +81,15 @@ def exit_on_config_error(service: str) -> Iterator[None]:
     except ConfigError as error:
         print(f"{service}: configuration error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(APP_LOAD_ERROR) from None
+
+
+def loaded_for_a_cli_command() -> bool:
+    """Return True while a Flask CLI command other than ``flask run`` is loading the app.
+
+    Such a command (``db upgrade``, ``shell``) serves no request, so a factory may build the
+    app from the settings that command needs; ``flask run`` serves and needs them all.
+    """
+    context = click.get_current_context(silent=True)
+    if context is None or context.find_object(ScriptInfo) is None:
+        return False
+    return context.info_name != "run"

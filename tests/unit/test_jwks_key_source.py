@@ -15,7 +15,7 @@ from resource_service.keysource import (
     MIN_REFETCH_INTERVAL,
     JwksKeySource,
 )
-from shared.bearer import AccessTokenVerifier, InvalidToken
+from shared.bearer import AccessTokenVerifier, InvalidToken, KeysUnavailable
 from shared.keys import PublicKey, jwks_document, public_key
 from tests.unit.fakes import AUDIENCE, ISSUER, Mint, MonotonicClock
 
@@ -354,13 +354,15 @@ def test_after_an_outage_the_next_refresh_picks_up_the_current_set(
     assert source.key_for(rsa_public.kid) is None
 
 
-def test_with_the_issuer_unreachable_from_the_start_no_key_is_found_and_not_ready(
+def test_with_the_issuer_unreachable_from_the_start_the_keys_are_unavailable_not_missing(
     source: JwksKeySource, issuer: FakeIssuer, clock: MonotonicClock, rsa_public: PublicKey
 ) -> None:
     issuer.failure = requests.ConnectionError("down")
 
-    assert source.key_for(rsa_public.kid) is None
-    with pytest.raises(RuntimeError):
+    with pytest.raises(KeysUnavailable) as raised:
+        source.key_for(rsa_public.kid)
+    assert raised.value.retry_after == MIN_REFETCH_INTERVAL
+    with pytest.raises(KeysUnavailable):
         source.ready()
     assert len(issuer.fetched) == 1  # ready() right after a failure does not hammer the issuer
 
@@ -369,7 +371,8 @@ def test_once_the_issuer_comes_up_the_keys_are_fetched_after_the_interval(
     source: JwksKeySource, issuer: FakeIssuer, clock: MonotonicClock, rsa_public: PublicKey
 ) -> None:
     issuer.failure = requests.ConnectionError("down")
-    source.key_for(rsa_public.kid)
+    with pytest.raises(KeysUnavailable):
+        source.key_for(rsa_public.kid)
 
     issuer.failure = None
     clock.advance(MIN_REFETCH_INTERVAL)
@@ -442,11 +445,12 @@ def test_a_token_verifies_against_keys_fetched_from_the_jwks(
     ],
     ids=["rsa-without-n", "alg-none", "ec-off-curve", "keys-not-a-list"],
 )
-def test_a_broken_jwks_makes_tokens_invalid_rather_than_raising_an_unexpected_error(
+def test_a_broken_jwks_makes_the_keys_unavailable_rather_than_raising_an_unexpected_error(
     clock: MonotonicClock, mint: Mint, body: Any
 ) -> None:
     source = JwksKeySource(JWKS_URL, clock=clock, fetch=lambda url: jwks_response(body))
     verifier = AccessTokenVerifier(source, issuer=ISSUER, audience=AUDIENCE)
 
-    with pytest.raises(InvalidToken, match="unknown key"):
+    # The issuer serves no usable set: the token may well be good, so it is not called invalid.
+    with pytest.raises(KeysUnavailable):
         verifier.verify(mint(headers={"kid": "x"}))
