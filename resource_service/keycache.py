@@ -51,7 +51,7 @@ class DatabaseKeySetStore:
         return FetchedKeySet(document, row.fetched_at.timestamp(), float(row.max_age))
 
     def save(self, url: str, fetched: FetchedKeySet) -> None:
-        """Keep *fetched* as the set of *url*, unless a set fetched later is kept already."""
+        """Keep *fetched* as the set of *url*, unless one fetched later is kept already."""
         engine = self._db.engine
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         statement = insert(_TABLE).values(
@@ -68,7 +68,7 @@ class DatabaseKeySetStore:
                 "fetched_at": statement.excluded.fetched_at,
                 "max_age": statement.excluded.max_age,
             },
-            where=_TABLE.c.fetched_at < statement.excluded.fetched_at,
+            where=_TABLE.c.fetched_at <= statement.excluded.fetched_at,
         )
         try:
             with engine.begin() as connection:

@@ -1,15 +1,21 @@
-"""In-memory stand-ins the unit tests share: a key source, valid claims, and a settable clock."""
+"""In-memory stand-ins the unit tests share: key sources, a key set store, valid claims, a clock."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from shared.keys import PublicKey
+import requests
+
+from resource_service.keysource import FetchedKeySet
+from shared.bearer import KeysUnavailable
+from shared.keys import PublicKey, jwks_document
 
 ISSUER = "http://localhost:8001"
+JWKS_URL = "https://auth.example/.well-known/jwks.json"
 AUDIENCE = "tokenpair-resource"
 DEFAULT_SCOPE = "notes:read notes:write"
 
@@ -58,3 +64,59 @@ class MonotonicClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class UnavailableKeySource:
+    """A KeySource whose issuer is unreachable and which holds no key set at all."""
+
+    def key_for(self, kid: str) -> PublicKey | None:
+        raise KeysUnavailable(retry_after=3)
+
+
+class MemoryKeySetStore:
+    """A KeySetStore in a dict, shared by several key sources as the database is by workers."""
+
+    def __init__(self) -> None:
+        self.sets: dict[str, FetchedKeySet] = {}
+        self.saves = 0
+
+    def load(self, url: str) -> FetchedKeySet | None:
+        return self.sets.get(url)
+
+    def save(self, url: str, fetched: FetchedKeySet) -> None:
+        self.saves += 1
+        kept = self.sets.get(url)
+        if kept is None or kept.fetched_at <= fetched.fetched_at:
+            self.sets[url] = fetched
+
+
+def jwks_response(
+    body: Any, *, status: int = 200, cache_control: str | None = None
+) -> requests.Response:
+    """Return a requests.Response as the network would have delivered it."""
+    response = requests.models.Response()
+    response.status_code = status
+    response.url = JWKS_URL
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response.headers["Content-Type"] = "application/json"
+    if cache_control is not None:
+        response.headers["Cache-Control"] = cache_control
+    return response
+
+
+class FakeIssuer:
+    """The issuer's JWKS endpoint: serves whatever keys the test publishes, or fails on demand."""
+
+    def __init__(self, *keys: PublicKey) -> None:
+        self.keys = list(keys)
+        self.cache_control: str | None = None
+        self.failure: Exception | requests.Response | None = None
+        self.fetched: list[str] = []
+
+    def __call__(self, url: str) -> requests.Response:
+        self.fetched.append(url)
+        if isinstance(self.failure, Exception):
+            raise self.failure
+        if self.failure is not None:
+            return self.failure
+        return jwks_response(jwks_document(self.keys), cache_control=self.cache_control)

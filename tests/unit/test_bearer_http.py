@@ -19,7 +19,7 @@ from shared.bearer import (
     token_from_request,
 )
 from shared.errors import ApiError, register_error_handlers
-from tests.unit.fakes import Mint
+from tests.unit.fakes import AUDIENCE, ISSUER, Mint, UnavailableKeySource
 
 NO_CREDENTIALS = 'Bearer realm="tokenpair"'
 INSUFFICIENT_WRITE = 'Bearer realm="tokenpair", error="insufficient_scope", scope="notes:write"'
@@ -268,3 +268,67 @@ def test_no_authorization_header_however_malformed_causes_a_server_error(
     assert response.status_code in (400, 401)
     assert response.headers["WWW-Authenticate"].startswith(NO_CREDENTIALS)
     assert response.get_json()["error"] in ("invalid_request", "invalid_token")
+
+
+# No key can check the token (the issuer is unreachable): 503, never a verdict on the token ------
+
+
+@pytest.fixture
+def outage_app(app: Flask) -> Flask:
+    """The same service, but its key source has no key set and cannot reach the issuer."""
+    app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
+        UnavailableKeySource(), issuer=ISSUER, audience=AUDIENCE
+    )
+    return app
+
+
+def test_a_good_token_that_no_key_can_check_is_answered_503_with_retry_after(
+    outage_app: Flask, mint: Mint
+) -> None:
+    response = outage_app.test_client().get("/me", headers={"Authorization": f"Bearer {mint()}"})
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+    assert response.get_json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "The access token cannot be checked right now; try again shortly",
+    }
+
+
+def test_the_unavailable_answer_has_no_challenge_since_other_credentials_would_not_help(
+    outage_app: Flask, mint: Mint
+) -> None:
+    response = outage_app.test_client().post(
+        "/notes", headers={"Authorization": f"Bearer {mint()}"}
+    )
+
+    assert response.status_code == 503
+    assert "WWW-Authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("token", ["e30.e30.e30", "not-a-jwt"])
+def test_a_token_that_is_bad_whatever_the_keys_is_still_refused_during_an_outage(
+    outage_app: Flask, token: str
+) -> None:
+    response = outage_app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_token"
+
+
+def test_a_refresh_token_style_jwt_of_the_wrong_type_is_refused_without_asking_for_keys(
+    outage_app: Flask, mint: Mint
+) -> None:
+    token = mint(headers={"typ": "JWT"})
+
+    response = outage_app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert "at+jwt" in response.get_json()["error_description"]
+
+
+def test_without_credentials_the_outage_changes_nothing(outage_app: Flask) -> None:
+    response = outage_app.test_client().get("/me")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == NO_CREDENTIALS

@@ -6,12 +6,22 @@ import os
 from collections.abc import Callable, Mapping
 
 import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import FlaskGroup
 
 import auth_service
 import resource_service
 from auth_service.settings import Settings as AuthSettings
 from resource_service.settings import Settings as ResourceSettings
-from shared.config import APP_LOAD_ERROR, ConfigError, Env, exit_on_config_error
+from resource_service.settings import StoreSettings as ResourceStoreSettings
+from shared.config import (
+    APP_LOAD_ERROR,
+    ConfigError,
+    Env,
+    exit_on_config_error,
+    loaded_for_a_cli_command,
+)
 
 JWKS_URL = "http://localhost:8001/.well-known/jwks.json"
 
@@ -270,6 +280,31 @@ def test_the_resource_service_defaults_are_those_of_the_contract() -> None:
     assert settings.issuer == "http://localhost:8001"
     assert settings.audience == "tokenpair-resource"
     assert settings.leeway == 5.0
+    assert settings.jwks_max_stale == 86_400
+
+
+def test_the_resource_service_reads_how_long_a_stale_key_set_may_verify() -> None:
+    settings = ResourceSettings.from_env(
+        {"RESOURCE_JWKS_URL": JWKS_URL, "RESOURCE_JWKS_MAX_STALE": "0"}
+    )
+
+    assert settings.jwks_max_stale == 0
+
+
+def test_the_store_settings_need_neither_a_key_file_nor_a_jwks_url() -> None:
+    settings = ResourceStoreSettings.from_env({"RESOURCE_DATABASE_URL": "sqlite:////data/r.db"})
+
+    assert settings == ResourceStoreSettings(database_url="sqlite:////data/r.db", log_level="INFO")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RESOURCE_DATABASE_URL", "mysql://user@db/notes"), ("LOG_LEVEL", "LOUD")],
+)
+def test_the_store_settings_still_refuse_a_bad_value_of_their_own(
+    variable: str, value: str
+) -> None:
+    assert config_error(ResourceStoreSettings.from_env, {variable: value}).startswith(variable)
 
 
 @pytest.mark.parametrize("url", [JWKS_URL, "https://auth.example/.well-known/jwks.json"])
@@ -325,6 +360,8 @@ def test_setting_neither_a_key_file_nor_a_jwks_url_is_refused_naming_both(
         ("RESOURCE_LEEWAY", "-1"),
         ("RESOURCE_LEEWAY", "301"),
         ("RESOURCE_LEEWAY", "inf"),
+        ("RESOURCE_JWKS_MAX_STALE", "-1"),
+        ("RESOURCE_JWKS_MAX_STALE", "a day"),
         ("RESOURCE_DATABASE_URL", "not a url"),
         ("RESOURCE_DATABASE_URL", "mysql://user@db/notes"),
     ],
@@ -333,3 +370,31 @@ def test_a_bad_resource_setting_is_refused_naming_its_variable(variable: str, va
     environ = {"RESOURCE_JWKS_URL": JWKS_URL, variable: value}
 
     assert config_error(ResourceSettings.from_env, environ).startswith(variable)
+
+
+# Who is loading the app: a Flask CLI command, or a server ------------------------------------
+
+
+def loaded_by(args: list[str]) -> list[bool]:
+    """Run the Flask CLI with *args* on a factory that records what it was told, then stops."""
+    seen: list[bool] = []
+
+    def factory() -> Flask:
+        seen.append(loaded_for_a_cli_command())
+        raise SystemExit(APP_LOAD_ERROR)  # nothing more to load: the answer is recorded
+
+    CliRunner().invoke(FlaskGroup(create_app=factory), args)
+    return seen
+
+
+def test_outside_the_flask_cli_as_under_gunicorn_the_app_is_not_loaded_for_a_command() -> None:
+    assert loaded_for_a_cli_command() is False
+
+
+@pytest.mark.parametrize("args", [["routes"], ["shell"], ["db", "upgrade"]])
+def test_a_flask_cli_command_loads_the_app_for_that_command(args: list[str]) -> None:
+    assert loaded_by(args) == [True]
+
+
+def test_flask_run_serves_requests_so_it_does_not_count_as_a_command() -> None:
+    assert loaded_by(["run", "--port", "0"]) == [False]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,42 +15,16 @@ from resource_service.keysource import (
     JwksKeySource,
 )
 from shared.bearer import AccessTokenVerifier, InvalidToken, KeysUnavailable
-from shared.keys import PublicKey, jwks_document, public_key
-from tests.unit.fakes import AUDIENCE, ISSUER, Mint, MonotonicClock
-
-JWKS_URL = "https://auth.example/.well-known/jwks.json"
-
-
-def jwks_response(
-    body: Any, *, status: int = 200, cache_control: str | None = None
-) -> requests.Response:
-    """Return a requests.Response as the network would have delivered it."""
-    response = requests.models.Response()
-    response.status_code = status
-    response.url = JWKS_URL
-    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response.headers["Content-Type"] = "application/json"
-    if cache_control is not None:
-        response.headers["Cache-Control"] = cache_control
-    return response
-
-
-class FakeIssuer:
-    """The issuer's JWKS endpoint: serves whatever keys the test publishes, or fails on demand."""
-
-    def __init__(self, *keys: PublicKey) -> None:
-        self.keys = list(keys)
-        self.cache_control: str | None = None
-        self.failure: Exception | requests.Response | None = None
-        self.fetched: list[str] = []
-
-    def __call__(self, url: str) -> requests.Response:
-        self.fetched.append(url)
-        if isinstance(self.failure, Exception):
-            raise self.failure
-        if self.failure is not None:
-            return self.failure
-        return jwks_response(jwks_document(self.keys), cache_control=self.cache_control)
+from shared.keys import PublicKey, public_key
+from tests.unit.fakes import (
+    AUDIENCE,
+    ISSUER,
+    JWKS_URL,
+    FakeIssuer,
+    Mint,
+    MonotonicClock,
+    jwks_response,
+)
 
 
 @pytest.fixture
