@@ -35,8 +35,9 @@ def create_app(
     environ = os.environ if environ is None else environ
     with exit_on_config_error("resource_service"):
         if loaded_for_a_cli_command():
-            # `db upgrade` runs in migration jobs that know the database URL and nothing else.
-            return _store_app(StoreSettings.from_env(environ))
+            # `db upgrade` runs in migration jobs that know the database URL and nothing else;
+            # a setting that is given is still checked.
+            return _store_app(Settings.from_env(environ, key_source_required=False))
         settings = Settings.from_env(environ)
         keys: FileKeySource | JwksKeySource
         if settings.public_key_file:

@@ -47,8 +47,12 @@ class Settings(StoreSettings):
     leeway: float
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read and cross-check every RESOURCE_* variable; raise ConfigError naming the bad one."""
+    def from_env(cls, environ: Mapping[str, str], *, key_source_required: bool = True) -> Settings:
+        """Read and cross-check every RESOURCE_* variable; raise ConfigError naming the bad one.
+
+        Without *key_source_required* (a Flask CLI command) neither key source needs to be set,
+        but whatever is set is checked all the same.
+        """
         env = Env(environ)
         settings = cls(
             **asdict(StoreSettings.from_env(environ)),
@@ -63,7 +67,7 @@ class Settings(StoreSettings):
             raise ConfigError(
                 "RESOURCE_PUBLIC_KEY_FILE and RESOURCE_JWKS_URL are both set; set exactly one"
             )
-        if not settings.public_key_file and not settings.jwks_url:
+        if key_source_required and not settings.public_key_file and not settings.jwks_url:
             raise ConfigError(
                 "RESOURCE_PUBLIC_KEY_FILE or RESOURCE_JWKS_URL is required: "
                 "the public keys that verify access tokens"

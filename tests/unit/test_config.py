@@ -297,6 +297,33 @@ def test_the_store_settings_need_neither_a_key_file_nor_a_jwks_url() -> None:
     assert settings == ResourceStoreSettings(database_url="sqlite:////data/r.db", log_level="INFO")
 
 
+def test_a_cli_command_needs_no_key_source() -> None:
+    settings = ResourceSettings.from_env({}, key_source_required=False)
+
+    assert (settings.public_key_file, settings.jwks_url) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        (
+            {"RESOURCE_PUBLIC_KEY_FILE": "/keys/public.pem", "RESOURCE_JWKS_URL": JWKS_URL},
+            "RESOURCE_PUBLIC_KEY_FILE",
+        ),
+        ({"RESOURCE_JWKS_URL": "ftp://auth.example/jwks.json"}, "RESOURCE_JWKS_URL"),
+        ({"RESOURCE_LEEWAY": "301"}, "RESOURCE_LEEWAY"),
+    ],
+)
+def test_a_cli_command_still_refuses_a_bad_setting_it_was_given(
+    environ: dict[str, str], variable: str
+) -> None:
+    message = config_error(
+        lambda env: ResourceSettings.from_env(env, key_source_required=False), environ
+    )
+
+    assert message.startswith(variable)
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("RESOURCE_DATABASE_URL", "mysql://user@db/notes"), ("LOG_LEVEL", "LOUD")],
