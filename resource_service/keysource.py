@@ -134,8 +134,7 @@ class JwksKeySource:
         self._attempted_at: float | None = None
 
     def key_for(self, kid: str) -> PublicKey | None:
-        """Return the pinned key with this kid, None if the issuer publishes none, or raise
-        KeysUnavailable when that cannot be known (no usable set; a stale set lacks the kid)."""
+        """Return the pinned key with this kid, None if there is none, or raise KeysUnavailable."""
         now = self._clock()
         pinned = self._pinned
         if pinned is None or now >= pinned.fresh_until or kid not in pinned.keys:

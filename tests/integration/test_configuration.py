@@ -67,6 +67,10 @@ RESOURCE_CASES = {
     "private key given": ({"RESOURCE_PUBLIC_KEY_FILE": "{private}"}, ["RESOURCE_PUBLIC_KEY_FILE"]),
     "empty key set": ({"RESOURCE_PUBLIC_KEY_FILE": "{empty}"}, ["RESOURCE_PUBLIC_KEY_FILE"]),
     "jwks url not http": ({"RESOURCE_JWKS_URL": "file:///etc/jwks.json"}, ["RESOURCE_JWKS_URL"]),
+    "max stale negative": (
+        {"RESOURCE_JWKS_URL": "http://auth/jwks.json", "RESOURCE_JWKS_MAX_STALE": "-1"},
+        ["RESOURCE_JWKS_MAX_STALE"],
+    ),
     "leeway not a number": (
         {"RESOURCE_PUBLIC_KEY_FILE": "{public}", "RESOURCE_LEEWAY": "abc"},
         ["RESOURCE_LEEWAY"],
