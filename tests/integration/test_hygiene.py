@@ -8,12 +8,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 from werkzeug.test import TestResponse
 
 import auth_service
+from auth_service.extensions import db
 from shared.db import engine_options
+from shared.observability import REQUEST_ID_HEADER
 from tests.integration.conftest import AuthActions
 
 PERSONAL = "no-store"
@@ -77,6 +79,20 @@ def test_the_jwks_keeps_its_public_cache_policy_and_is_nosniff_too(client: Flask
     assert not answer.cache_control.no_store
 
 
+def test_a_caller_request_id_as_long_as_a_refresh_token_is_replaced_not_logged(
+    auth: AuthActions, client: FlaskClient
+) -> None:
+    refresh_token = auth.tokens()["refresh_token"]  # 43 characters, all of them allowed in ids
+    short = "a" * 40
+
+    assert (
+        client.get("/healthz", headers={REQUEST_ID_HEADER: short}).headers[REQUEST_ID_HEADER]
+        == short
+    )
+    answer = client.get("/healthz", headers={REQUEST_ID_HEADER: refresh_token})
+    assert answer.headers[REQUEST_ID_HEADER] != refresh_token
+
+
 def series(client: FlaskClient, name: str = "tokenpair_http_requests_total") -> set[str]:
     text = client.get("/metrics").get_data(as_text=True)
     return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith(name + "{")}
@@ -134,15 +150,13 @@ def mode(path: Path) -> int:
 
 
 def test_a_new_sqlite_store_and_its_folders_are_created_owner_only(
-    auth_app: Flask, auth_env: dict[str, str], tmp_path: Path
+    auth_env: dict[str, str], tmp_path: Path
 ) -> None:
     old_umask = os.umask(0o022)  # the usual umask, which would give 0644 files
     try:
         store = tmp_path / "deep" / "var" / "auth.db"
         app = auth_service.create_app({**auth_env, "AUTH_DATABASE_URL": f"sqlite:///{store}"})
         with app.app_context():
-            from flask_migrate import upgrade
-
             upgrade()
             # A served request writes through the WAL: the -wal and -shm files exist now.
             client = app.test_client()
@@ -150,8 +164,6 @@ def test_a_new_sqlite_store_and_its_folders_are_created_owner_only(
             wal, shm = Path(f"{store}-wal"), Path(f"{store}-shm")
             assert wal.exists() and shm.exists()
             assert (mode(store), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
-            from auth_service.extensions import db
-
             db.engine.dispose()
     finally:
         os.umask(old_umask)
