@@ -28,6 +28,9 @@ _NAMED_SECRET = re.compile(
     r"(?i)\b(password|passwd|secret|client_secret|access_token|refresh_token|id_token|token"
     r"|code|code_verifier|assertion)(['\"]?\s*[:=]\s*['\"]?)[^\s'\"&,;}]*"
 )
+# A long run of token characters as a path segment ("Exception on /api/notes/<token> [GET]",
+# Flask's line for an error no handler caught): a refresh token is 43 of them.
+_PATH_TOKEN = re.compile(r"(?<=/)[A-Za-z0-9_-]{32,}")
 # In gunicorn's own lines only: the quoted client data after "<what was invalid>: ", and any
 # long run of token characters (a refresh token is 43 of them). The apps' lines keep theirs:
 # key ids (43 characters too) are what an operator needs there.
@@ -36,7 +39,7 @@ _TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{32,}")
 
 # Each rule above needs one of these; most strings (ids, routes, outcomes) have none, so one
 # search settles them (the filter runs on every access line).
-_CANDIDATE = re.compile(r"(?i)eyJ|\?|[:=]|\b(?:bearer|basic|digest)\b")
+_CANDIDATE = re.compile(r"(?i)eyJ|\?|[:=]|\b(?:bearer|basic|digest)\b|/[A-Za-z0-9_-]{32}")
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -54,6 +57,7 @@ def redact(text: str, *, request_data: bool = False) -> str:
     text = _AUTH_SCHEME.sub(rf"\1 {REDACTED}", text)
     text = _QUERY.sub(f"?{REDACTED}", text)
     text = _NAMED_SECRET.sub(rf"\1\2{REDACTED}", text)
+    text = _PATH_TOKEN.sub(REDACTED, text)
     if request_data:
         text = _QUOTED_CLIENT_DATA.sub(rf"\1{REDACTED}", text)
         text = _TOKEN_RUN.sub(REDACTED, text)

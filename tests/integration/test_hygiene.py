@@ -3,11 +3,13 @@ served, and store files created owner-only."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.test import TestResponse
@@ -16,6 +18,7 @@ import auth_service
 from auth_service.extensions import db
 from shared.db import engine_options
 from shared.observability import REQUEST_ID_HEADER
+from shared.redaction import RedactSecrets
 from tests.integration.conftest import AuthActions
 
 PERSONAL = "no-store"
@@ -91,6 +94,36 @@ def test_a_caller_request_id_as_long_as_a_refresh_token_is_replaced_not_logged(
     )
     answer = client.get("/healthz", headers={REQUEST_ID_HEADER: refresh_token})
     assert answer.headers[REQUEST_ID_HEADER] != refresh_token
+
+
+class Broken(Exception):
+    """Raised by a test route; its error handler fails too."""
+
+
+def test_flasks_own_line_for_an_error_no_handler_caught_keeps_no_token(
+    auth_app: Flask, auth: AuthActions, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    @auth_app.get("/crash/<anything>")
+    def crash(anything: str) -> str:
+        raise Broken()
+
+    @auth_app.errorhandler(Broken)
+    def broken(error: Broken) -> str:
+        raise RuntimeError("the error handler failed as well")
+
+    auth_app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production, not as under TESTING
+    refresh_token = auth.tokens()["refresh_token"]
+    caplog.set_level(logging.ERROR)
+
+    answer = client.get(f"/crash/{refresh_token}")
+
+    assert answer.status_code == 500
+    assert answer.get_json()["error"] == "server_error"
+    flask_lines = [r for r in caplog.records if r.getMessage().startswith("Exception on /crash/")]
+    assert flask_lines  # Flask logged it, with the path
+    for record in flask_lines:
+        RedactSecrets().filter(record)  # what the services' log handler does to every record
+        assert refresh_token not in logging.Formatter("%(message)s").format(record)
 
 
 def series(client: FlaskClient, name: str = "tokenpair_http_requests_total") -> set[str]:

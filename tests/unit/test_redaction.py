@@ -91,3 +91,12 @@ def test_the_filter_redacts_a_traceback_before_any_formatter_prints_it() -> None
     assert "Traceback" in formatted
     assert "ValueError" in formatted
     assert REFRESH not in formatted
+
+
+def test_a_token_as_a_path_segment_is_redacted_in_every_line() -> None:
+    line = f"Exception on /api/notes/{REFRESH} [GET]"
+
+    assert redact(line) == f"Exception on /api/notes/{REDACTED} [GET]"
+    assert redact("Exception on /api/notes/0123abcd [GET]") == (
+        "Exception on /api/notes/0123abcd [GET]"
+    )
