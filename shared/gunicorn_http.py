@@ -33,11 +33,21 @@ def drop_server_header() -> None:
     wsgi.Response.default_headers = default_headers
 
 
+# What each of gunicorn's own answers means; never its message, which quotes the request.
+_DESCRIPTIONS = {
+    400: "The server could not parse the request",
+    403: "The request was refused",
+    414: "The request line is too long",
+    417: "The expectation cannot be met",
+    431: "A request header is too large, or there are too many",
+    501: "The transfer coding is not supported",
+}
+
+
 def error_body(status: int) -> bytes:
     """Return the JSON error of gunicorn's own answer with *status* (400, 414, 431, ...)."""
-    code = "server_error" if status >= 500 else "invalid_request"
-    # The reason is gunicorn's, never the request: echoing it would copy what the client sent.
-    description = "The server could not parse the request" if status < 500 else "Server error"
+    code = "server_error" if status >= 500 and status != 501 else "invalid_request"
+    description = _DESCRIPTIONS.get(status, "The server could not answer this request")
     return json.dumps({"error": code, "error_description": description}).encode()
 
 

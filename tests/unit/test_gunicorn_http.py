@@ -30,4 +30,9 @@ def test_gunicorn_error_answers_are_the_one_json_shape_without_the_request() -> 
         "error_description": "The server could not parse the request",
     }
     assert json.loads(error_body(431))["error"] == "invalid_request"
+    assert json.loads(error_body(501))["error"] == "invalid_request"
     assert json.loads(error_body(500))["error"] == "server_error"
+    assert all(
+        set(json.loads(error_body(status))) == {"error", "error_description"}
+        for status in (400, 403, 414, 417, 431, 500, 501, 599)
+    )
