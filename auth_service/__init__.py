@@ -24,6 +24,7 @@ from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
 from shared.config import exit_on_config_error
 from shared.db import init_store, ping, utcnow
 from shared.errors import register_error_handlers
+from shared.headers import init_response_headers
 from shared.health import health_blueprint
 from shared.observability import configure_logging, init_observability
 
@@ -65,6 +66,7 @@ def create_app(
     )
 
     register_error_handlers(app)
+    init_response_headers(app)
     init_observability(app, "auth_service")
     app.register_blueprint(bp)
     app.register_blueprint(

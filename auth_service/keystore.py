@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from shared.files import make_private_dir
 from shared.keys import PublicKey, PublicKeyType, public_key
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class KeyStore:
 
     def create(self, alg: str, now: datetime, activates_at: datetime | None = None) -> SigningKey:
         """Generate a key, write it with mode 0600, and return it loaded."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.directory)  # its parents too: ./var holds the SQLite stores
         private_key = generate_private_key(alg)
         public = public_key(_public_of(private_key))
         pem = private_key.private_bytes(

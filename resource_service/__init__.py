@@ -21,6 +21,7 @@ from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
 from shared.config import exit_on_config_error, loaded_for_a_cli_command
 from shared.db import init_store, ping, utcnow
 from shared.errors import register_error_handlers
+from shared.headers import init_response_headers
 from shared.health import health_blueprint
 from shared.observability import configure_logging, init_observability
 
@@ -57,6 +58,7 @@ def create_app(
         keys, issuer=settings.issuer, audience=settings.audience, leeway=settings.leeway
     )
     register_error_handlers(app)
+    init_response_headers(app)
     init_observability(app, "resource_service")
     app.register_blueprint(bp)
     app.register_blueprint(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.types import TypeDecorator
 
 from shared.config import ConfigError
+from shared.files import create_private_file, make_private_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -51,11 +52,16 @@ def database_url(name: str, value: str | None, default_file: str) -> str:
 
 
 def engine_options(url: str) -> dict[str, Any]:
-    """Return engine options that fail fast when the store is unreachable."""
+    """Return engine options that fail fast when the store is unreachable.
+
+    ``hide_parameters``: an SQL error's text (logged, or in a traceback) never quotes the
+    bound values, which include usernames and token hashes.
+    """
     if make_url(url).get_backend_name() == "sqlite":
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        return {"hide_parameters": True, "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     # Bounded waits everywhere: connecting, a statement, and a peer that stops answering.
     return {
+        "hide_parameters": True,
         "pool_pre_ping": True,
         "pool_timeout": 5,
         "connect_args": {
@@ -79,12 +85,16 @@ def init_store(app: Flask, db: SQLAlchemy, migrate: Migrate, url: str, migration
 
 
 def prepare_store(db: SQLAlchemy, url: str) -> None:
-    """Create an SQLite file's folder and put every SQLite connection in WAL mode."""
+    """Create an SQLite file owner-only in its folder; put every SQLite connection in WAL mode."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return
     if parsed.database and parsed.database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+        path = os.path.abspath(parsed.database)
+        make_private_dir(os.path.dirname(path))
+        # Created before SQLite opens it: SQLite makes new files 0644, and gives its -wal and
+        # -shm files the mode of the database file, so all three end up 0600.
+        create_private_file(path)
     event.listen(db.engine, "connect", _sqlite_pragmas)
 
 

@@ -9,6 +9,8 @@ import importlib
 import os
 import tempfile
 
+from shared.gunicorn_http import harden_gunicorn
+
 # Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them, not threads.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -21,10 +23,12 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 
-# gunicorn's own lines (start, worker boot and exit) in the same JSON shape as the apps' lines.
+# gunicorn's own lines (start, worker boot and exit) in the same JSON shape as the apps' lines,
+# through the same redaction filter: its "Invalid request" warnings quote what the client sent.
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "shared.redaction.RedactSecrets"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -38,10 +42,13 @@ logconfig_dict = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "stream": "ext://sys.stderr",
+            "filters": ["redact"],
         }
     },
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # Off (see accesslog): its format writes the request line with the query string.
+        "gunicorn.access": {"handlers": [], "propagate": False, "filters": ["redact"]},
     },
     # The apps attach their own JSON handler to the root logger (shared/observability.py).
     "root": {"level": "INFO", "handlers": []},
@@ -60,12 +67,30 @@ def on_starting(server: object) -> None:
     worker failing on its own.
     """
     from shared.config import exit_on_config_error
+    from shared.metrics_listener import metrics_address
 
     app_uri = server.cfg.wsgi_app or server.app.app_uri  # type: ignore[attr-defined]
     package = app_uri.split(":")[0].split(".")[0]
     settings = importlib.import_module(f"{package}.settings")
     with exit_on_config_error(package):
         settings.Settings.from_env(os.environ)
+        metrics_address(os.environ)
+
+
+def when_ready(server: object) -> None:
+    """Serve /metrics from the master on METRICS_ADDRESS, if set: off the API listener."""
+    from shared.metrics_listener import metrics_address, serve_metrics
+
+    address = metrics_address(os.environ)
+    if isinstance(address, tuple):
+        serve_metrics(*address)
+        log = server.log  # type: ignore[attr-defined]
+        log.info("Serving metrics at: http://%s:%d/metrics", *address)
+
+
+def post_fork(server: object, worker: object) -> None:
+    """No Server banner, and gunicorn's own error answers in the one JSON shape (each worker)."""
+    harden_gunicorn()
 
 
 def child_exit(server: object, worker: object) -> None:

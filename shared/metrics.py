@@ -2,6 +2,8 @@
 
 Under gunicorn with ``-c python:shared.gunicorn_conf`` every worker writes its samples to
 PROMETHEUS_MULTIPROC_DIR and /metrics aggregates them; without it a worker shows only its own.
+Where /metrics is served is ``shared/metrics_listener.py``'s concern. Every label has a bounded
+set of values: a client can never add a series.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+# The methods the services answer; any other (a client may send any token) is one "other".
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+# Requests that matched no route, whatever their path, count as this one endpoint.
+UNMATCHED = "unmatched"
 
 HTTP_REQUESTS = Counter(
     "tokenpair_http_requests_total",
@@ -55,10 +63,20 @@ JWKS_FETCHES = Counter(
 )
 
 
-def metrics_response() -> Response:
-    """Render every metric in the Prometheus text format."""
+def method_label(method: str) -> str:
+    """Return *method* if the services know it, else ``other``: the label stays bounded."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
+def metrics_registry() -> CollectorRegistry:
+    """Return the registry /metrics renders: every worker's samples under gunicorn."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+        return registry
+    return REGISTRY
+
+
+def metrics_response() -> Response:
+    """Render every metric in the Prometheus text format."""
+    return Response(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

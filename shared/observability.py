@@ -1,11 +1,13 @@
 """Structured JSON logs with a request id on every line, an access line per request, audit events.
 
-Nothing here ever logs a header, a body, a token, a password or a key: only ids and outcomes.
+Nothing here ever logs a header, a body, a query string, a path, a token, a password or a key:
+only ids, routes and outcomes. Every record still passes ``shared.redaction.RedactSecrets``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -16,11 +18,22 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_response
+from shared.config import exit_on_config_error
+from shared.metrics import (
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    UNMATCHED,
+    method_label,
+    metrics_response,
+)
+from shared.metrics_listener import metrics_on_api_port
+from shared.redaction import RedactSecrets
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# A caller's id is logged on every line, so it is kept only when it is short: a UUID (36) or a
+# trace id (32 hex) fits, a refresh token (43) or an access token does not.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,40}")
 _HANDLER_MARK = "_tokenpair_json"
 
 access_log = logging.getLogger("tokenpair.access")
@@ -56,6 +69,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             static_fields={"service": service},
         )
     )
+    handler.addFilter(RedactSecrets())
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
     root.setLevel(level)
@@ -63,7 +77,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 def init_observability(app: Flask, service: str) -> None:
     """Request ids, one JSON access line and HTTP metrics per request, and GET /metrics."""
-    app.add_url_rule("/metrics", "metrics", metrics_response)
+    # METRICS_ADDRESS is a process setting (gunicorn's master may serve /metrics itself).
+    with exit_on_config_error(service):
+        if metrics_on_api_port(os.environ):
+            app.add_url_rule("/metrics", "metrics", metrics_response)
 
     @app.before_request
     def _start() -> None:
@@ -77,14 +94,17 @@ def init_observability(app: Flask, service: str) -> None:
         response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("request_started")
         elapsed = time.perf_counter() - started if started else 0.0
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(service, endpoint, request.method, response.status_code).inc()
-        HTTP_LATENCY.labels(service, endpoint).observe(elapsed)
+        # The route, not the path: a client may put anything in a path (a token, by mistake),
+        # and both the log and the metric labels stay bounded.
+        route = request.url_rule.rule if request.url_rule else UNMATCHED
+        method = method_label(request.method)
+        HTTP_REQUESTS.labels(service, route, method, response.status_code).inc()
+        HTTP_LATENCY.labels(service, route).observe(elapsed)
         access_log.info(
             "request",
             extra={
-                "method": request.method,
-                "path": request.path,  # never the query string or headers: no secrets in logs
+                "method": method,
+                "route": route,
                 "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 2),
             },
