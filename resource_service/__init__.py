@@ -41,7 +41,7 @@ def create_app(
             keys = JwksKeySource(settings.jwks_url)
 
     configure_logging("resource_service", settings.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     init_store(app, db, migrate, settings.database_url, MIGRATIONS)
 
