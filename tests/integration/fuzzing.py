@@ -7,6 +7,7 @@ live sessions. Used by tests/integration/test_properties.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -31,18 +32,28 @@ STRINGS += ["@note@", "@session@", "notes:read", "notes:read notes:write admin"]
 AUTHORIZATIONS = ["Bearer @access@", "bearer @access@", "Bearer @reader_access@"]
 AUTHORIZATIONS += ["Bearer @refresh@", "Bearer @tampered@", "Bearer  @access@ ", "Basic @access@"]
 
+_PEERS = itertools.count()  # the set-up's own client addresses: 127.1.x.y
+
 
 def fresh_values(client: FlaskClient, api: FlaskClient) -> dict[str, str]:
     """Register a writer and a reader, open their sessions, write a note; return the values."""
     writer, reader = random_name(), random_name()
+    # Each set from its own loopback address: per-address limits must not refuse the set-up.
+    n = next(_PEERS)
+    peer = {"REMOTE_ADDR": f"127.1.{n // 254 % 256}.{n % 254 + 1}"}
     for username in (writer, reader):
         credentials = {"username": username, "password": STRONG_PASSWORD}
-        assert client.post("/auth/register", json=credentials).status_code == 201
-    full = client.post("/auth/login", json={"username": writer, "password": STRONG_PASSWORD})
+        answer = client.post("/auth/register", json=credentials, environ_base=peer)
+        assert answer.status_code == 201, answer.get_json()
+    full = client.post(
+        "/auth/login", json={"username": writer, "password": STRONG_PASSWORD}, environ_base=peer
+    )
     read_only = client.post(
         "/auth/login",
         json={"username": reader, "password": STRONG_PASSWORD, "scope": "notes:read"},
+        environ_base=peer,
     )
+    assert full.status_code == read_only.status_code == 200, (full.json, read_only.json)
     full, read_only = full.get_json(), read_only.get_json()
     headers = {"Authorization": f"Bearer {full['access_token']}"}
     note = api.post("/api/notes", json={"text": "a note"}, headers=headers).get_json()
@@ -131,9 +142,8 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
 def fill(template: str, value: str, escape: bool) -> str:
     """Put *value* into the template's {parameter}, percent-escaped or raw (minus slashes)."""
-    return re.sub(
-        r"\{[^}]+\}", quote(value, safe="") if escape else value.replace("/", ""), template
-    )
+    text = quote(value, safe="") if escape else value.replace("/", "")
+    return re.sub(r"\{[^}]+\}", lambda _: text, template)  # a function: no escapes in text
 
 
 def targets(operation: tuple[str, str] | None) -> st.SearchStrategy[tuple[str, str]]:
