@@ -43,7 +43,7 @@ def create_app(
         settings = Settings.from_env(os.environ if environ is None else environ)
 
     configure_logging("auth_service", settings.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, TOKENPAIR_SETTINGS=settings)
     init_store(app, db, migrate, settings.database_url, MIGRATIONS)
 

@@ -70,7 +70,7 @@ def create_app(
 def _store_app(settings: StoreSettings) -> Flask:
     """Return the app with logging and its store bound: all that the Flask CLI commands need."""
     configure_logging("resource_service", settings.log_level)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     init_store(app, db, migrate, settings.database_url, MIGRATIONS)
     return app
