@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +14,7 @@ import pytest
 import requests
 
 from tests.e2e.harness import HTTP_TIMEOUT, bearer
-from tests.e2e.proxy import HttpsStack, running_https_stack
+from tests.e2e.proxy import CADDYFILE, HttpsStack, caddy_binary, running_https_stack
 from tests.support import STRONG_PASSWORD, random_name
 
 # gunicorn's access log, on for these tests only, shows the X-Forwarded-For the app received.
@@ -155,3 +158,27 @@ def access_line(edge: HttpsStack, marker: str) -> str | None:
     """Return the auth service's access-log line of the request whose query was *marker*."""
     lines = edge.stack.auth.log_path.read_text().splitlines()
     return next((line for line in lines if line.startswith(f"query={marker},")), None)
+
+
+def test_the_compose_configuration_is_valid_caddy_with_its_own_ca(tmp_path: Path) -> None:
+    """Compose sets no PROXY_* variable: the defaults must be a valid, internal-CA config."""
+    caddy = caddy_binary()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    env["XDG_DATA_HOME"], env["XDG_CONFIG_HOME"] = str(tmp_path / "d"), str(tmp_path / "c")
+    adapted = subprocess.run(
+        [str(caddy), "adapt", "--config", str(CADDYFILE)],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    config = json.loads(adapted.stdout)
+    servers = config["apps"]["http"]["servers"].values()
+    assert sorted(listen for server in servers for listen in server["listen"]) == [
+        "0.0.0.0:8001",
+        "0.0.0.0:8002",
+    ]
+    (policy,) = config["apps"]["tls"]["automation"]["policies"]
+    assert policy == {"subjects": ["localhost"], "issuers": [{"module": "internal"}]}
+    validated = subprocess.run(
+        [str(caddy), "validate", "--config", str(CADDYFILE)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert validated.returncode == 0, validated.stderr[-2000:]
