@@ -182,3 +182,18 @@ def test_the_compose_configuration_is_valid_caddy_with_its_own_ca(tmp_path: Path
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert validated.returncode == 0, validated.stderr[-2000:]
+
+
+def test_a_service_that_is_down_is_answered_503_in_the_one_shape(
+    site: Path, tmp_path: Path
+) -> None:
+    with running_https_stack(site, tmp_path) as edge:
+        edge.stack.resource.stop()
+        answer = call(edge, "GET", f"{edge.proxy.resource_url}/api/me")
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "temporarily_unavailable"
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Server" not in answer.headers
+        # The other service behind the same proxy is unaffected.
+        assert call(edge, "GET", f"{edge.proxy.auth_url}/healthz").status_code == 200
