@@ -84,7 +84,7 @@ def test_more_stalled_bodies_than_gunicorn_has_threads_never_reach_gunicorn(
 ) -> None:
     tls = ssl.create_default_context(cafile=str(edge.ca_file))
     port = int(edge.proxy.env["PROXY_AUTH_PORT"])
-    # Unbuffered, these would hold every thread of every worker; the proxy holds them instead.
+    # More stalls than gunicorn has threads: the proxy holds them, the service keeps answering.
     with stalled_bodies(WORKERS * THREADS + 2, port, tls) as stalls:
         assert probe(edge.proxy.auth_url, verify=edge.ca_file) < PROMPT
         assert probe(edge.stack.auth.url) < PROMPT
