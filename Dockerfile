@@ -18,5 +18,6 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
 USER tokenpair
 WORKDIR /srv/tokenpair
 EXPOSE 8001 8002
-# docker-compose.yml gives each service its own command; alone, the image serves the auth service.
+# docker-compose.yml gives each service its own command; alone, the image serves the auth service
+# over plain HTTP on 0.0.0.0 and warns about it at start-up: put a TLS proxy in front.
 CMD ["gunicorn", "-c", "python:shared.gunicorn_conf", "--bind", "0.0.0.0:8001", "auth_service:create_app()"]

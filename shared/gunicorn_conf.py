@@ -11,9 +11,13 @@ import tempfile
 
 from shared.gunicorn_http import harden_gunicorn
 
-# Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them, not threads.
+# Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them. Each has a
+# few threads so that a client stalling in the middle of its request holds one thread, not the
+# whole worker (a sync worker would freeze until `timeout`); behind the proxy no stalled body
+# reaches gunicorn at all.
+worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM, finish in-flight requests for up to this long before exiting.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
@@ -75,6 +79,21 @@ def on_starting(server: object) -> None:
     with exit_on_config_error(package):
         settings.Settings.from_env(os.environ)
         metrics_address(os.environ)
+        _warn_about_plain_http(server)
+
+
+def _warn_about_plain_http(server: object) -> None:
+    from shared.plain_http import behind_tls_proxy, plain_http_warning
+
+    warning = plain_http_warning(
+        server.cfg.address,  # type: ignore[attr-defined]
+        certfile=server.cfg.certfile,  # type: ignore[attr-defined]
+        behind_proxy=behind_tls_proxy(os.environ.get("GUNICORN_BEHIND_TLS_PROXY", "")),
+    )
+    if warning:
+        server.log.warning(warning)  # type: ignore[attr-defined]
+
+
 
 
 def when_ready(server: object) -> None:
