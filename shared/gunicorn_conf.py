@@ -94,8 +94,6 @@ def _warn_about_plain_http(server: object) -> None:
         server.log.warning(warning)  # type: ignore[attr-defined]
 
 
-
-
 def when_ready(server: object) -> None:
     """Serve /metrics from the master on METRICS_ADDRESS, if set: off the API listener."""
     from shared.metrics_listener import metrics_address, serve_metrics
