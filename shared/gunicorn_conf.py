@@ -9,13 +9,22 @@ import importlib
 import os
 import tempfile
 
+from shared.config import ProcessSettings, exit_on_config_error
+
+# A bad value stops gunicorn here with one line naming the variable (exit 4), before it binds.
+with exit_on_config_error("gunicorn"):
+    _process = ProcessSettings.from_env(os.environ)
+
 # Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them, not threads.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = _process.workers
+threads = _process.threads
+timeout = _process.timeout
 # On SIGTERM, finish in-flight requests for up to this long before exiting.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+graceful_timeout = _process.graceful_timeout
 keepalive = 5
+# gunicorn >= 25.1 opens a control socket for `gunicornc` at one path per user, so the second
+# service on a host would take over the first one's. Both are run with signals instead.
+control_socket_disable = True
 # The apps log one JSON line per request themselves (with the request id); gunicorn's own
 # access log would repeat it in another shape.
 accesslog = None
