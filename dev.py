@@ -238,9 +238,9 @@ def up(options: argparse.Namespace) -> int:
     # before either store is touched or either service prints its start-up log.
     for app in SERVICES:
         check_settings(app, env)
-    run([BIN / "flask", "--app", "auth_service", "db", "upgrade"], env=env)
-    run([BIN / "flask", "--app", "auth_service", "keys", "init"], env=env)
-    run([BIN / "flask", "--app", "resource_service", "db", "upgrade"], env=env)
+    run_step([BIN / "flask", "--app", "auth_service", "db", "upgrade"], env)
+    run_step([BIN / "flask", "--app", "auth_service", "keys", "init"], env)
+    run_step([BIN / "flask", "--app", "resource_service", "db", "upgrade"], env)
     # `kill`, an IDE's stop button or a background start must stop both services like Ctrl-C
     # does, never leave them running on the ports.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -294,10 +294,10 @@ def check_settings(app: str, env: dict[str, str]) -> None:
     """Load *app* as gunicorn would (``--check-config``), without serving; stop on failure."""
     metrics = tempfile.mkdtemp(prefix="tokenpair-check-")
     try:
-        run(
+        run_step(
             [BIN / "gunicorn", "--check-config", "--config", "python:shared.gunicorn_conf",
              f"{app}:create_app()"],
-            env={**env, "PROMETHEUS_MULTIPROC_DIR": metrics},
+            {**env, "PROMETHEUS_MULTIPROC_DIR": metrics},
         )  # fmt: skip
     finally:
         shutil.rmtree(metrics, ignore_errors=True)
@@ -338,6 +338,20 @@ def run(command: list[str | Path], env: dict[str, str] | None = None) -> None:
     code = subprocess.call([str(part) for part in command], cwd=ROOT, env=env)
     if code != 0:
         raise SystemExit(code)
+
+
+def run_step(command: list[str | Path], env: dict[str, str]) -> None:
+    """Run a set-up step; show its log (stderr) only if it fails, then exit with its status.
+
+    So a failure is the one line that explains it, not that line after the log of every
+    step that went well before it.
+    """
+    result = subprocess.run(
+        [str(part) for part in command], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(result.returncode)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Workers and threads come from the environment, so one image scales per deploymen
 
 import importlib
 import os
+import sys
 import tempfile
 
 from shared.config import ProcessSettings, exit_on_config_error
@@ -62,19 +63,35 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tokenpair-metrics-")
 
 
-def on_starting(server: object) -> None:
-    """Check the service's settings once, in the master, before any worker starts.
-
-    A bad setting then stops gunicorn with the one line naming it (exit 4), instead of each
-    worker failing on its own.
-    """
-    from shared.config import exit_on_config_error
-
-    app_uri = server.cfg.wsgi_app or server.app.app_uri  # type: ignore[attr-defined]
+def check_service_settings(app_uri: str) -> None:
+    """Read the settings of the service *app_uri* serves; a bad one ends gunicorn (exit 4)."""
     package = app_uri.split(":")[0].split(".")[0]
     settings = importlib.import_module(f"{package}.settings")
     with exit_on_config_error(package):
         settings.Settings.from_env(os.environ)
+
+
+def _app_on_command_line() -> str | None:
+    from gunicorn.config import Config  # gunicorn has loaded it before it reads this file
+
+    args: list[str] = Config().parser().parse_known_args(sys.argv[1:])[0].args
+    return args[0] if args else None
+
+
+# The settings are checked here, as gunicorn reads this file, while the app on its command
+# line is known: then a bad one is the only line, before the master logs its start.
+_app_uri = _app_on_command_line()
+if _app_uri is not None:
+    check_service_settings(_app_uri)
+
+
+def on_starting(server: object) -> None:
+    """Check the service's settings once, in the master, before any worker starts.
+
+    A bad setting then stops gunicorn with the one line naming it (exit 4), instead of each
+    worker failing on its own (this also covers an app named elsewhere than the command line).
+    """
+    check_service_settings(server.cfg.wsgi_app or server.app.app_uri)  # type: ignore[attr-defined]
 
 
 def child_exit(server: object, worker: object) -> None:
