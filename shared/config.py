@@ -6,6 +6,7 @@ Standard library only: ``dev.py`` imports this module to check the process varia
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -76,18 +77,28 @@ class ProcessSettings:
     threads: int
     timeout: int
     graceful_timeout: int
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ProcessSettings:
-        """Read WEB_CONCURRENCY and the GUNICORN_* variables; raise ConfigError naming a bad one."""
+        """Read WEB_CONCURRENCY, GUNICORN_* and PROMETHEUS_MULTIPROC_DIR; fail naming a bad one."""
         env = Env(environ)
         # A master with no workers answers nothing, so at least one of each.
-        return cls(
+        settings = cls(
             workers=env.integer("WEB_CONCURRENCY", 2, minimum=1, maximum=MAX_WORKERS),
             threads=env.integer("GUNICORN_THREADS", 1, minimum=1, maximum=MAX_THREADS),
             timeout=env.integer("GUNICORN_TIMEOUT", 30, minimum=1),
             graceful_timeout=env.integer("GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=0),
+            metrics_dir=env.optional("PROMETHEUS_MULTIPROC_DIR"),
         )
+        # Workers write their samples there on every request: an unusable folder would turn
+        # each answer into a 500, so it stops start-up instead.
+        folder = settings.metrics_dir
+        if folder is not None and not (
+            os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
+        ):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR ({folder}) is not a writable folder")
+        return settings
 
 
 # Far above what a host runs well, low enough that a typo (an extra zero or two) is caught.

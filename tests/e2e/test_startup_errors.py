@@ -102,6 +102,9 @@ SETTINGS_CASES = {
     "graceful-timeout-negative": up(
         {"GUNICORN_GRACEFUL_TIMEOUT": "-1"}, "GUNICORN_GRACEFUL_TIMEOUT"
     ),
+    "metrics-folder-missing": up(
+        {"PROMETHEUS_MULTIPROC_DIR": "{missing}"}, "PROMETHEUS_MULTIPROC_DIR"
+    ),
     "auth-port-abc": up({"TOKENPAIR_AUTH_PORT": "abc"}, "TOKENPAIR_AUTH_PORT"),
     "resource-port-too-high": up({"TOKENPAIR_RESOURCE_PORT": "70000"}, "TOKENPAIR_RESOURCE_PORT"),
 }
@@ -155,6 +158,9 @@ GUNICORN_CASES = {
     ),
     "gunicorn-graceful-timeout": gunicorn(
         "auth_service", {"GUNICORN_GRACEFUL_TIMEOUT": "soon"}, "GUNICORN_GRACEFUL_TIMEOUT"
+    ),
+    "gunicorn-metrics-folder-missing": gunicorn(
+        "resource_service", {"PROMETHEUS_MULTIPROC_DIR": "{missing}"}, "PROMETHEUS_MULTIPROC_DIR"
     ),
     "gunicorn-workers-abc": gunicorn(
         "auth_service",

@@ -388,3 +388,19 @@ def test_a_bad_process_variable_is_refused_naming_it_and_the_value(name: str, ra
 
     assert message.startswith(f"{name} must be an integer ")
     assert repr(raw) in message
+
+
+def test_a_metrics_folder_that_does_not_exist_is_refused_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "metrics"
+
+    message = config_error(ProcessSettings.from_env, {"PROMETHEUS_MULTIPROC_DIR": str(missing)})
+
+    assert message == f"PROMETHEUS_MULTIPROC_DIR ({missing}) is not a writable folder"
+
+
+def test_an_existing_metrics_folder_is_accepted(tmp_path: Path) -> None:
+    settings = ProcessSettings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+
+    assert settings.metrics_dir == str(tmp_path)
