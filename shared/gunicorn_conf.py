@@ -72,6 +72,11 @@ def check_service_settings(app_uri: str) -> None:
 
 
 def _app_on_command_line() -> str | None:
+    """Return the WSGI app named on gunicorn's command line (None outside gunicorn)."""
+    program = sys.argv[0] if sys.argv else ""
+    launcher = os.path.join("gunicorn", "__main__.py")  # python -m gunicorn
+    if "gunicorn" not in os.path.basename(program) and not program.endswith(launcher):
+        return None
     from gunicorn.config import Config  # gunicorn has loaded it before it reads this file
 
     args: list[str] = Config().parser().parse_known_args(sys.argv[1:])[0].args
