@@ -270,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--interval", type=float, default=2.0, help="seconds between calls (default 2)"
     )
-    return demo(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return demo(args)
+    except KeyboardInterrupt:  # Ctrl-C during the demo's sleeps: stop quietly
+        return 130
 
 
 if __name__ == "__main__":
