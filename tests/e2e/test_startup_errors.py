@@ -32,7 +32,7 @@ CASE_TIMEOUT = 90.0
 class Case:
     """One way to fail: who runs what, with which settings, and what the line must name."""
 
-    runner: str  # "up", "flask", "gunicorn" or "client"
+    runner: str  # "up", "dev.py flask", "flask", "gunicorn" or "client"
     settings: dict[str, str]
     names: tuple[str, ...]
     app: str = "auth_service"
@@ -176,6 +176,20 @@ GUNICORN_CASES = {
     ),
 }
 
+DEV_FLASK_CASES = {
+    "dev-flask-keys-dir-a-file": Case(
+        "dev.py flask", {"AUTH_KEYS_DIR": "/proc/keys"}, ("AUTH_KEYS_DIR",),
+        args=("auth_service", "keys", "list"),
+    ),
+    "dev-flask-bad-setting": Case(
+        "dev.py flask", {"AUTH_ACCESS_TOKEN_TTL": "soon"}, ("AUTH_ACCESS_TOKEN_TTL",),
+        args=("auth_service", "keys", "list"),
+    ),
+    "dev-flask-unknown-service": Case(
+        "dev.py flask", {}, ("notes_service",), args=("notes_service", "db", "upgrade")
+    ),
+}  # fmt: skip
+
 CLIENT_CASES = {
     "client-without-password": Case("client", {}, ("--password", "TOKENPAIR_PASSWORD")),
 }
@@ -184,6 +198,7 @@ CASES: dict[str, Case] = {
     **SETTINGS_CASES,
     **COMMAND_CASES,
     **GUNICORN_CASES,
+    **DEV_FLASK_CASES,
     **CLIENT_CASES,
 }
 
@@ -216,6 +231,13 @@ def command_for(case: Case, workdir: Path, site: Path) -> tuple[list[str], Path,
         if not any(name.startswith("TOKENPAIR_") for name in settings):
             command += ["--auth-port", str(free_port()), "--resource-port", str(free_port())]
         return command, copy, clean_env(**settings)
+    if case.runner == "dev.py flask":
+        copy = quickstart_copy(workdir / "project")
+        return (
+            [sys.executable, str(copy / "dev.py"), "flask", *case.args],
+            copy,
+            clean_env(**settings),
+        )
     env = {**base_env(site), **settings}
     if case.app == "resource_service" and "RESOURCE_PUBLIC_KEY_FILE" not in settings:
         env.setdefault("RESOURCE_JWKS_URL", "http://127.0.0.1:1/.well-known/jwks.json")
