@@ -121,6 +121,9 @@ def test_up_on_moved_ports_issues_tokens_its_resource_service_accepts(start: Sta
         f"http://localhost:{quickstart.auth_port}"
     )
     assert me.status_code == 200, me.text
+    # dev.py passes gunicorn no --no-control-socket: shared/gunicorn_conf.py turns it off, so
+    # the two masters do not both claim gunicorn's one per-user socket path.
+    assert "Control socket listening" not in quickstart.log.read_text()
     assert quickstart.stop() == 0, quickstart.output()
     assert not any(_listening(port) for port in (quickstart.auth_port, quickstart.resource_port)), (
         "a service outlived dev.py"
