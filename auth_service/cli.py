@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import click
@@ -12,8 +15,12 @@ from flask.cli import AppGroup
 from auth_service.api import SERVICES_EXTENSION, auth_service
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
+from shared.commands import CommandFailed, first_line, store_errors
 from shared.keys import jwks_document
 from shared.observability import audit
+
+SERVICE = "auth_service"
+MISSING = "does not exist; create the first key with: flask --app auth_service keys init"
 
 keys_cli = AppGroup("keys", help="Manage the private signing keys in AUTH_KEYS_DIR.")
 sessions_cli = AppGroup("sessions", help="Maintain the session store.")
@@ -29,12 +36,61 @@ def _now() -> datetime:
     return now
 
 
+def _keys_dir_problem(path: str) -> str | None:
+    """Return what makes AUTH_KEYS_DIR unusable as an existing folder of keys, or None."""
+    if not os.path.exists(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            return f"cannot be a folder: {parent} is a file"
+        return MISSING
+    if not os.path.isdir(path):
+        return "is not a folder"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
+@contextmanager
+def _key_store(*, create: bool = False) -> Iterator[KeyStore]:
+    """Yield the store of AUTH_KEYS_DIR; any failure is one line naming the variable and why.
+
+    Only *create* (``keys init``) may make the folder; every other command needs it to exist.
+    """
+    path = _settings().keys_dir
+    problem = _keys_dir_problem(path)
+    if problem and not (create and problem == MISSING):
+        raise CommandFailed(SERVICE, f"AUTH_KEYS_DIR ({path}) {problem}")
+    try:
+        yield KeyStore(path)
+    except OSError as error:  # unwritable, a path through a file, a full disk, ...
+        where = f" at {error.filename}" if error.filename and error.filename != path else ""
+        reason = error.strerror or first_line(error)
+        raise CommandFailed(SERVICE, f"AUTH_KEYS_DIR ({path}): {reason}{where}") from None
+    except (ValueError, KeyError) as error:  # a key file that is not what keys init wrote
+        raise CommandFailed(
+            SERVICE, f"AUTH_KEYS_DIR ({path}) holds a damaged key file: {first_line(error)}"
+        ) from None
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    """Return *rows* as text columns, each as wide as its widest cell."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = (
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    )
+    return "\n".join(line.rstrip() for line in lines)
+
+
 @keys_cli.command("init")
 def keys_init() -> None:
     """Create a signing key if AUTH_KEYS_DIR holds none (safe at every start)."""
     settings = _settings()
     now = _now()
-    key, created = KeyStore(settings.keys_dir).init(settings.signing_alg, now)
+    with _key_store(create=True) as store:
+        key, created = store.init(settings.signing_alg, now)
     if created:
         audit("signing_key_created", kid=key.kid, alg=key.alg)
     verb = "created" if created else "kept existing"
@@ -48,7 +104,8 @@ def keys_rotate(at_once: bool) -> None:
     settings = _settings()
     now = _now()
     delay = timedelta(seconds=0 if at_once else settings.key_activation_delay)
-    key = KeyStore(settings.keys_dir).create(settings.signing_alg, now, activates_at=now + delay)
+    with _key_store() as store:
+        key = store.create(settings.signing_alg, now, activates_at=now + delay)
     audit(
         "signing_key_rotated", kid=key.kid, alg=key.alg, activates_at=key.activates_at.isoformat()
     )
@@ -58,14 +115,22 @@ def keys_rotate(at_once: bool) -> None:
 @keys_cli.command("list")
 def keys_list() -> None:
     """Show kid, algorithm, state and dates of every key."""
-    statuses = key_states(KeyStore(_settings().keys_dir).load(), _now())
-    click.echo(f"{'kid':44}  {'alg':5}  {'state':11}  {'created':25}  {'signs from':25}  stopped")
+    with _key_store() as store:
+        statuses = key_states(store.load(), _now())
+    rows: list[tuple[str, ...]] = [("kid", "alg", "state", "created", "signs from", "stopped")]
     for status in statuses:
         key, stopped = status.key, status.stopped_signing_at
-        click.echo(
-            f"{key.kid:44}  {key.alg:5}  {status.state:11}  {key.created_at.isoformat():25}  "
-            f"{key.activates_at.isoformat():25}  {stopped.isoformat() if stopped else '-'}"
+        rows.append(
+            (
+                key.kid,
+                key.alg,
+                status.state,
+                key.created_at.isoformat(),
+                key.activates_at.isoformat(),
+                stopped.isoformat() if stopped else "-",
+            )
         )
+    click.echo(_table(rows))
 
 
 @keys_cli.command("retire")
@@ -76,9 +141,10 @@ def keys_retire(kid: str, force: bool) -> None:
     settings = _settings()
     lifetime = timedelta(seconds=settings.access_token_ttl)
     try:
-        KeyStore(settings.keys_dir).retire(kid, _now(), lifetime, force)
+        with _key_store() as store:
+            store.retire(kid, _now(), lifetime, force)
     except KeyRetireRefused as refused:
-        raise click.ClickException(str(refused)) from None
+        raise CommandFailed(SERVICE, str(refused)) from None
     audit("signing_key_retired", kid=kid, forced=force)
     click.echo(f"retired key {kid}")
 
@@ -86,9 +152,10 @@ def keys_retire(kid: str, force: bool) -> None:
 @keys_cli.command("public")
 def keys_public() -> None:
     """Print the public key set (JWKS JSON): all the resource service needs."""
-    keys = KeyStore(_settings().keys_dir).load()
+    with _key_store() as store:
+        keys = store.load()
     if not keys:
-        raise click.ClickException("no keys yet; run: flask --app auth_service keys init")
+        raise CommandFailed(SERVICE, "no keys yet; run: flask --app auth_service keys init")
     click.echo(json.dumps(jwks_document([key.public for key in keys]), indent=2))
 
 
@@ -103,7 +170,8 @@ def keys_public() -> None:
 )
 def sessions_purge(batch_size: int, revoked_retention: int) -> None:
     """Delete expired and long-revoked sessions in bounded batches."""
-    deleted = auth_service().purge(
-        batch_size=batch_size, revoked_retention=timedelta(seconds=revoked_retention)
-    )
+    with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
+        deleted = auth_service().purge(
+            batch_size=batch_size, revoked_retention=timedelta(seconds=revoked_retention)
+        )
     click.echo(f"purged {deleted} sessions")

@@ -194,9 +194,25 @@ def _raise_for(response: requests.Response) -> None:
 # The demo -----------------------------------------------------------------------------------
 
 
+def ask_password() -> str | None:
+    """Ask for the password on the terminal; None when there is no terminal to ask on."""
+    if not sys.stdin.isatty():
+        return None  # getpass would read a piped stdin, or die with EOFError on an empty one
+    try:
+        return getpass.getpass() or None
+    except EOFError:
+        return None
+
+
 def demo(args: argparse.Namespace) -> int:
     """Log in, then call the resource service N times, across as many expiries as it takes."""
-    password = args.password or os.environ.get("TOKENPAIR_PASSWORD") or getpass.getpass()
+    password = args.password or os.environ.get("TOKENPAIR_PASSWORD") or ask_password()
+    if password is None:
+        print(
+            "failed: no password: pass --password, set TOKENPAIR_PASSWORD, or run in a terminal",
+            file=sys.stderr,
+        )
+        return 2
 
     def announce(tokens: Tokens) -> None:
         print(
@@ -254,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--interval", type=float, default=2.0, help="seconds between calls (default 2)"
     )
-    return demo(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return demo(args)
+    except KeyboardInterrupt:  # Ctrl-C during the demo's sleeps: stop quietly
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,9 +8,15 @@ from typing import Any
 from alembic import context
 from flask import current_app
 
+from shared.commands import store_errors
 
-def run_migrations(version_table: str) -> None:
-    """Run Alembic for the current Flask app; *version_table* keeps each service's own history."""
+
+def run_migrations(version_table: str, database_variable: str) -> None:
+    """Run Alembic for the current Flask app; *version_table* keeps each service's own history.
+
+    A database that cannot be reached or written ends the command with one line naming
+    *database_variable*.
+    """
     # No fileConfig(): the app factory already set up JSON logging, and migrations log in it.
     config = context.config
     database = current_app.extensions["migrate"].db
@@ -31,7 +37,11 @@ def run_migrations(version_table: str) -> None:
             directives[:] = []
             logging.getLogger("alembic.env").info("No changes in schema detected.")
 
-    with database.engine.connect() as connection:
+    url = database.engine.url.render_as_string(hide_password=False)
+    with (
+        store_errors(current_app.name, database_variable, url),
+        database.engine.connect() as connection,
+    ):
         context.configure(
             connection=connection,
             target_metadata=metadata,

@@ -1,10 +1,16 @@
-"""Read settings from the environment; every bad value stops start-up with one line naming it."""
+"""Read settings from the environment; every bad value stops start-up with one line naming it.
+
+Standard library only: ``dev.py`` imports this module to check the process variables before
+``.venv`` (and with it every other dependency) exists.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import click
@@ -46,12 +52,17 @@ class Env:
         """Return the value, or None when unset or empty."""
         return self._environ.get(name, "").strip() or None
 
-    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
-        """Return an integer of at least *minimum*, or fail naming *name*."""
+    def integer(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
+        """Return an integer in [*minimum*, *maximum*], or fail naming *name*."""
         raw = self._environ.get(name, "").strip()
         if not raw:
             return default
-        return _parse(name, raw, int, f"an integer >= {minimum}", lambda v: v >= minimum)
+        if maximum is None:
+            return _parse(name, raw, int, f"an integer >= {minimum}", lambda v: v >= minimum)
+        expected = f"an integer from {minimum} to {maximum}"
+        return _parse(name, raw, int, expected, lambda v: minimum <= v <= maximum)
 
     def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
         """Return a number of at least *minimum*, or fail naming *name*."""
@@ -59,6 +70,43 @@ class Env:
         if not raw:
             return default
         return _parse(name, raw, float, f"a number >= {minimum:g}", lambda v: v >= minimum)
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """The gunicorn process variables (shared/gunicorn_conf.py); see the README for each."""
+
+    workers: int
+    threads: int
+    timeout: int
+    graceful_timeout: int
+    metrics_dir: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ProcessSettings:
+        """Read WEB_CONCURRENCY, GUNICORN_* and PROMETHEUS_MULTIPROC_DIR; fail naming a bad one."""
+        env = Env(environ)
+        # A master with no workers answers nothing, so at least one of each.
+        settings = cls(
+            workers=env.integer("WEB_CONCURRENCY", 2, minimum=1, maximum=MAX_WORKERS),
+            threads=env.integer("GUNICORN_THREADS", 4, minimum=1, maximum=MAX_THREADS),
+            timeout=env.integer("GUNICORN_TIMEOUT", 30, minimum=1),
+            graceful_timeout=env.integer("GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=0),
+            metrics_dir=env.optional("PROMETHEUS_MULTIPROC_DIR"),
+        )
+        # Workers write their samples there on every request: an unusable folder would turn
+        # each answer into a 500, so it stops start-up instead.
+        folder = settings.metrics_dir
+        if folder is not None and not (
+            os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
+        ):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR ({folder}) is not a writable folder")
+        return settings
+
+
+# Far above what a host runs well, low enough that a typo (an extra zero or two) is caught.
+MAX_WORKERS = 64
+MAX_THREADS = 256
 
 
 def _parse(

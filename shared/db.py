@@ -48,6 +48,11 @@ def database_url(name: str, value: str | None, default_file: str) -> str:
         raise ConfigError(f"{name} is not a valid SQLAlchemy URL") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"{name} must be an sqlite:// or postgresql+psycopg:// URL")
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # Only the default ./var is created: a typo in a path must not grow a folder tree.
+        folder = os.path.dirname(os.path.abspath(url.database))
+        if not os.path.isdir(folder) and folder != os.path.abspath("var"):
+            raise ConfigError(f"{name}: the folder of the SQLite file, {folder}, does not exist")
     return value
 
 

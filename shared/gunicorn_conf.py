@@ -7,21 +7,30 @@ Workers and threads come from the environment, so one image scales per deploymen
 
 import importlib
 import os
+import sys
 import tempfile
 
+from shared.config import ProcessSettings, exit_on_config_error
 from shared.gunicorn_http import harden_gunicorn
+
+# A bad value stops gunicorn here with one line naming the variable (exit 4), before it binds.
+with exit_on_config_error("gunicorn"):
+    _process = ProcessSettings.from_env(os.environ)
 
 # Workers are processes: the CPU-bound work (argon2id, RSA signing) scales with them. Each has a
 # few threads so that a client stalling in the middle of its request holds one thread, not the
 # whole worker (a sync worker would freeze until `timeout`); behind the proxy no stalled body
 # reaches gunicorn at all.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = _process.workers
+threads = _process.threads
+timeout = _process.timeout
 # On SIGTERM, finish in-flight requests for up to this long before exiting.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+graceful_timeout = _process.graceful_timeout
 keepalive = 5
+# gunicorn >= 25.1 opens a control socket for `gunicornc` at one path per user, so the second
+# service on a host would take over the first one's. Both are run with signals instead.
+control_socket_disable = True
 # The apps log one JSON line per request themselves (with the request id); gunicorn's own
 # access log would repeat it in another shape.
 accesslog = None
@@ -64,22 +73,15 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tokenpair-metrics-")
 
 
-def on_starting(server: object) -> None:
-    """Check the service's settings once, in the master, before any worker starts.
-
-    A bad setting then stops gunicorn with the one line naming it (exit 4), instead of each
-    worker failing on its own.
-    """
-    from shared.config import exit_on_config_error
+def check_service_settings(app_uri: str) -> None:
+    """Read the settings of the service *app_uri* serves; a bad one ends gunicorn (exit 4)."""
     from shared.metrics_listener import metrics_address
 
-    app_uri = server.cfg.wsgi_app or server.app.app_uri  # type: ignore[attr-defined]
     package = app_uri.split(":")[0].split(".")[0]
     settings = importlib.import_module(f"{package}.settings")
     with exit_on_config_error(package):
         settings.Settings.from_env(os.environ)
         metrics_address(os.environ)
-        _warn_about_plain_http(server)
 
 
 def _warn_about_plain_http(server: object) -> None:
@@ -108,6 +110,35 @@ def when_ready(server: object) -> None:
 def post_fork(server: object, worker: object) -> None:
     """No Server banner, and gunicorn's own error answers in the one JSON shape (each worker)."""
     harden_gunicorn()
+
+
+def _app_on_command_line() -> str | None:
+    """Return the WSGI app named on gunicorn's command line (None outside gunicorn)."""
+    program = sys.argv[0] if sys.argv else ""
+    launcher = os.path.join("gunicorn", "__main__.py")  # python -m gunicorn
+    if "gunicorn" not in os.path.basename(program) and not program.endswith(launcher):
+        return None
+    from gunicorn.config import Config  # gunicorn has loaded it before it reads this file
+
+    args: list[str] = Config().parser().parse_known_args(sys.argv[1:])[0].args
+    return args[0] if args else None
+
+
+# The settings are checked here, as gunicorn reads this file, while the app on its command
+# line is known: then a bad one is the only line, before the master logs its start.
+_app_uri = _app_on_command_line()
+if _app_uri is not None:
+    check_service_settings(_app_uri)
+
+
+def on_starting(server: object) -> None:
+    """Check the service's settings once, in the master, before any worker starts.
+
+    A bad setting then stops gunicorn with the one line naming it (exit 4), instead of each
+    worker failing on its own (this also covers an app named elsewhere than the command line).
+    """
+    check_service_settings(server.cfg.wsgi_app or server.app.app_uri)  # type: ignore[attr-defined]
+    _warn_about_plain_http(server)
 
 
 def child_exit(server: object, worker: object) -> None:

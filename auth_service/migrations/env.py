@@ -3,4 +3,4 @@
 from auth_service.extensions import VERSION_TABLE
 from shared.alembic_env import run_migrations
 
-run_migrations(version_table=VERSION_TABLE)
+run_migrations(version_table=VERSION_TABLE, database_variable="AUTH_DATABASE_URL")

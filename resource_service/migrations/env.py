@@ -3,4 +3,4 @@
 from resource_service.extensions import VERSION_TABLE
 from shared.alembic_env import run_migrations
 
-run_migrations(version_table=VERSION_TABLE)
+run_migrations(version_table=VERSION_TABLE, database_variable="RESOURCE_DATABASE_URL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,11 +20,13 @@ from shared.config import (
     APP_LOAD_ERROR,
     ConfigError,
     Env,
+    ProcessSettings,
     exit_on_config_error,
     loaded_for_a_cli_command,
 )
 
 JWKS_URL = "http://localhost:8001/.well-known/jwks.json"
+HERE = Path(__file__).resolve().parent
 
 
 Reader = Callable[[Mapping[str, str]], object]
@@ -342,18 +345,19 @@ def test_the_resource_service_may_take_its_keys_from_a_jwks_url(url: str) -> Non
 
 
 def test_the_resource_service_reads_its_issuer_audience_and_database() -> None:
+    url = f"sqlite:///{HERE / 'resource.db'}"  # a folder that exists
     settings = ResourceSettings.from_env(
         {
             "RESOURCE_JWKS_URL": JWKS_URL,
             "RESOURCE_ISSUER": "https://auth.example",
             "RESOURCE_AUDIENCE": "notes-api",
-            "RESOURCE_DATABASE_URL": "sqlite:////data/resource.db",
+            "RESOURCE_DATABASE_URL": url,
             "RESOURCE_LEEWAY": "0",
         }
     )
 
     assert (settings.issuer, settings.audience) == ("https://auth.example", "notes-api")
-    assert settings.database_url == "sqlite:////data/resource.db"
+    assert settings.database_url == url
     assert settings.leeway == 0.0
 
 
@@ -425,3 +429,71 @@ def test_a_flask_cli_command_loads_the_app_for_that_command(args: list[str]) -> 
 
 def test_flask_run_serves_requests_so_it_does_not_count_as_a_command() -> None:
     assert loaded_by(["run", "--port", "0"]) == [False]
+
+
+# SQLite folders ------------------------------------------------------------------------------
+
+
+def test_an_sqlite_file_in_a_folder_that_does_not_exist_is_refused_naming_the_variable() -> None:
+    message = config_error(
+        AuthSettings.from_env, {"AUTH_DATABASE_URL": "sqlite:////nonexistent/dir/auth.db"}
+    )
+
+    assert message.startswith("AUTH_DATABASE_URL: ")
+    assert "/nonexistent/dir" in message and "does not exist" in message
+
+
+def test_the_default_var_folder_is_allowed_before_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./var here yet: the service creates it
+
+    settings = AuthSettings.from_env({"AUTH_DATABASE_URL": "sqlite:///var/auth.db"})
+
+    assert settings.database_url == "sqlite:///var/auth.db"
+    assert not (tmp_path / "var").exists()
+
+
+# Process variables ---------------------------------------------------------------------------
+
+
+def test_the_process_variables_have_the_documented_defaults() -> None:
+    assert ProcessSettings.from_env({}) == ProcessSettings(
+        workers=2, threads=4, timeout=30, graceful_timeout=20
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("WEB_CONCURRENCY", "0"),
+        ("WEB_CONCURRENCY", "abc"),
+        ("WEB_CONCURRENCY", "6400"),
+        ("GUNICORN_THREADS", "0"),
+        ("GUNICORN_THREADS", "1.5"),
+        ("GUNICORN_TIMEOUT", "abc"),
+        ("GUNICORN_TIMEOUT", "0"),
+        ("GUNICORN_GRACEFUL_TIMEOUT", "-1"),
+    ],
+)
+def test_a_bad_process_variable_is_refused_naming_it_and_the_value(name: str, raw: str) -> None:
+    message = config_error(ProcessSettings.from_env, {name: raw})
+
+    assert message.startswith(f"{name} must be an integer ")
+    assert repr(raw) in message
+
+
+def test_a_metrics_folder_that_does_not_exist_is_refused_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "metrics"
+
+    message = config_error(ProcessSettings.from_env, {"PROMETHEUS_MULTIPROC_DIR": str(missing)})
+
+    assert message == f"PROMETHEUS_MULTIPROC_DIR ({missing}) is not a writable folder"
+
+
+def test_an_existing_metrics_folder_is_accepted(tmp_path: Path) -> None:
+    settings = ProcessSettings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+
+    assert settings.metrics_dir == str(tmp_path)

@@ -13,6 +13,7 @@ import yaml
 
 from auth_service.settings import Settings as AuthSettings
 from resource_service.settings import Settings as ResourceSettings
+from shared.config import ProcessSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -37,7 +38,7 @@ def variables_read_by(loader: Any, env: dict[str, str]) -> set[str]:
     return recording.read
 
 
-GUNICORN_VARIABLES = set(
+GUNICORN_VARIABLES = variables_read_by(ProcessSettings.from_env, {}) | set(
     re.findall(r'os\.environ\.get\("(\w+)"', (ROOT / "shared/gunicorn_conf.py").read_text())
 )
 # Set in compose for a feature another branch of issue 8 adds to the auth service (throttling by
