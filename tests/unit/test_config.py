@@ -294,10 +294,12 @@ def test_the_resource_service_reads_how_long_a_stale_key_set_may_verify() -> Non
     assert settings.jwks_max_stale == 0
 
 
-def test_the_store_settings_need_neither_a_key_file_nor_a_jwks_url() -> None:
-    settings = ResourceStoreSettings.from_env({"RESOURCE_DATABASE_URL": "sqlite:////data/r.db"})
+def test_the_store_settings_need_neither_a_key_file_nor_a_jwks_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
 
-    assert settings == ResourceStoreSettings(database_url="sqlite:////data/r.db", log_level="INFO")
+    settings = ResourceStoreSettings.from_env({"RESOURCE_DATABASE_URL": url})
+
+    assert settings == ResourceStoreSettings(database_url=url, log_level="INFO")
 
 
 def test_a_cli_command_needs_no_key_source() -> None:
