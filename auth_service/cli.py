@@ -6,10 +6,11 @@ import json
 from datetime import datetime, timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from auth_service.api import SERVICES_EXTENSION, auth_service
+from auth_service import sessions
+from auth_service.api import operation
+from auth_service.context import deps
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
 from shared.keys import jwks_document
@@ -20,13 +21,11 @@ sessions_cli = AppGroup("sessions", help="Maintain the session store.")
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["TOKENPAIR_SETTINGS"]
-    return settings
+    return deps().settings
 
 
 def _now() -> datetime:
-    now: datetime = current_app.extensions[SERVICES_EXTENSION]["clock"]()
-    return now
+    return deps().clock()
 
 
 @keys_cli.command("init")
@@ -102,8 +101,9 @@ def keys_public() -> None:
     help="Seconds a revoked session is kept (for the audit trail) before it is deleted.",
 )
 def sessions_purge(batch_size: int, revoked_retention: int) -> None:
-    """Delete expired and long-revoked sessions in bounded batches."""
-    deleted = auth_service().purge(
-        batch_size=batch_size, revoked_retention=timedelta(seconds=revoked_retention)
+    """Delete expired and long-revoked sessions in bounded batches, and old throttle counters."""
+    deleted, counters = sessions.purge(
+        operation(), batch_size=batch_size, revoked_retention=timedelta(seconds=revoked_retention)
     )
     click.echo(f"purged {deleted} sessions")
+    click.echo(f"purged {counters} throttle counters whose window has ended")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +79,16 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_concurrently(count: int, action: Callable[[], Any]) -> list[Any]:
+    """Run *action* in *count* threads released at the same instant; return every result."""
+    start = threading.Barrier(count)
+
+    def released() -> Any:
+        start.wait(timeout=30)
+        return action()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(released) for _ in range(count)]
+        return [future.result(timeout=60) for future in futures]

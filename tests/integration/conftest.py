@@ -44,10 +44,24 @@ def keys_dir(tmp_path: Path, clock: FakeClock) -> Path:
     return directory
 
 
+# Every request of the test client comes from 127.0.0.1 while the clock stands still: the
+# per-address limits stay out of the way, except in the tests of throttling, which set their own.
+GENEROUS_ADDRESS_LIMITS = {
+    "AUTH_ADDRESS_MAX_LOGIN_FAILURES": "100000",
+    "AUTH_ADDRESS_MAX_LOGINS": "100000",
+    "AUTH_ADDRESS_MAX_REFRESHES": "100000",
+    "AUTH_ADDRESS_MAX_REGISTRATIONS": "100000",
+}
+
+
 @pytest.fixture
 def auth_env(tmp_path: Path, keys_dir: Path) -> dict[str, str]:
     """Environment of the auth app; a test may change it before asking for ``auth_app``."""
-    return {"AUTH_KEYS_DIR": str(keys_dir), "AUTH_REFRESH_REUSE_GRACE": "10"}
+    return {
+        "AUTH_KEYS_DIR": str(keys_dir),
+        "AUTH_REFRESH_REUSE_GRACE": "10",
+        **GENEROUS_ADDRESS_LIMITS,
+    }
 
 
 @pytest.fixture
