@@ -1,32 +1,61 @@
-"""Fixed-window counters in the auth database: checked and counted in one atomic statement.
+"""Fixed-window counters in the auth database: each checked and counted in one atomic statement.
 
 Flask-Limiter's storage (the ``limits`` package) offers memory, Redis, Memcached and MongoDB,
 but no SQL: the in-memory one is per process, the others need a server the embedded default
 must not need. So the counters live in the auth database every worker and replica shares.
 
-One ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` (SQLite and PostgreSQL alike) adds a
-hit to every counter a request touches and returns the new counts: of N concurrent requests
-against a limit of L, exactly L see a count <= L. A request over a limit rolls its
-transaction back, so a refused request changes nothing and counts nothing.
+Each counter a request touches gets one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+(SQLite and PostgreSQL alike): it adds the hit and returns the new count in one statement,
+holding the row (PostgreSQL) or the database (SQLite) until the commit. So of N concurrent
+requests against a limit of L, exactly L see a count <= L: check and count are one step. A
+request over a limit rolls its transaction back, so a refused request changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import Table, bindparam, case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 
 from auth_service.errors import Throttled
 from auth_service.models import ThrottleCounter
 from auth_service.settings import Settings
+from shared.db import UTCDateTime
 from shared.observability import audit
 
 _table = ThrottleCounter.__table__
+
+
+def _upsert(insert: Callable[[Table], Any]) -> Any:
+    # Built once: a statement without literal values is compiled once and cached.
+    statement = insert(_table).values(
+        key=bindparam("key"), hits=1, window_ends_at=bindparam("window_ends_at")
+    )
+    window_over = _table.c.window_ends_at <= bindparam("now", type_=UTCDateTime)
+    return statement.on_conflict_do_update(
+        index_elements=[_table.c.key],
+        set_={
+            # Both assignments read the row as it was: a window that ended starts afresh.
+            "hits": case((window_over, 1), else_=_table.c.hits + 1),
+            "window_ends_at": case(
+                (window_over, statement.excluded.window_ends_at), else_=_table.c.window_ends_at
+            ),
+        },
+    ).returning(_table.c.hits, _table.c.window_ends_at)
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def _upsert_params(hit: Hit, now: datetime) -> dict[str, Any]:
+    return {"key": hit.key, "window_ends_at": now + hit.limit.window, "now": now}
 
 
 @dataclass(frozen=True)
@@ -99,30 +128,11 @@ def count(
     wait (audited with the *client* address). The caller commits: at once when the count
     must be seen before slow work begins.
     """
-    rows = sorted(  # one lock order for every request: concurrent upserts cannot deadlock
-        ({"key": h.key, "hits": 1, "window_ends_at": now + h.limit.window} for h in hits),
-        key=lambda row: str(row["key"]),
-    )
-    insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        _table
-    )
-    window_over = _table.c.window_ends_at <= now
-    statement = insert.values(rows).on_conflict_do_update(
-        index_elements=[_table.c.key],
-        set_={
-            # Both assignments read the row as it was: a window that ended starts afresh.
-            "hits": case((window_over, insert.excluded.hits), else_=_table.c.hits + 1),
-            "window_ends_at": case(
-                (window_over, insert.excluded.window_ends_at), else_=_table.c.window_ends_at
-            ),
-        },
-    )
-    counted = {
-        row.key: (row.hits, row.window_ends_at)
-        for row in db.execute(
-            statement.returning(_table.c.key, _table.c.hits, _table.c.window_ends_at)
-        )
-    }
+    counted = {}
+    # One lock order for every request (sorted keys): concurrent transactions cannot deadlock.
+    for h in sorted(hits, key=lambda h: h.key):
+        row = db.execute(_UPSERT[db.get_bind().dialect.name], _upsert_params(h, now)).one()
+        counted[h.key] = (row.hits, row.window_ends_at)
     waits = {
         h.limit.rule: wait
         for h in hits

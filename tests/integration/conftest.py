@@ -20,7 +20,13 @@ from auth_service.extensions import db as auth_db
 from auth_service.keystore import KeyStore
 from auth_service.passwords import Passwords
 from resource_service.extensions import db as resource_db
-from tests.support import STRONG_PASSWORD, FakeClock, fresh_database, random_name
+from tests.support import (
+    GENEROUS_ADDRESS_LIMITS,
+    STRONG_PASSWORD,
+    FakeClock,
+    fresh_database,
+    random_name,
+)
 
 # Integration tests are about rules, not hashing cost: a cheap argon2id keeps them fast.
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -42,16 +48,6 @@ def keys_dir(tmp_path: Path, clock: FakeClock) -> Path:
     # Made a day ago, so a test may move the clock back and still sign.
     KeyStore(directory).create("RS256", clock() - timedelta(days=1))
     return directory
-
-
-# Every request of the test client comes from 127.0.0.1 while the clock stands still: the
-# per-address limits stay out of the way, except in the tests of throttling, which set their own.
-GENEROUS_ADDRESS_LIMITS = {
-    "AUTH_ADDRESS_MAX_LOGIN_FAILURES": "100000",
-    "AUTH_ADDRESS_MAX_LOGINS": "100000",
-    "AUTH_ADDRESS_MAX_REFRESHES": "100000",
-    "AUTH_ADDRESS_MAX_REGISTRATIONS": "100000",
-}
 
 
 @pytest.fixture
