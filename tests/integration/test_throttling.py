@@ -61,6 +61,17 @@ def test_failures_from_one_address_never_lock_the_user_out_from_another(
     assert login(client, victim, STRONG_PASSWORD, "198.51.100.7").status_code == 200
 
 
+def test_throttling_one_username_leaves_other_usernames_of_that_address_alone(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    victim, bystander = auth.register(), auth.register()
+    for _ in range(PER_NAME):
+        login(client, victim, WRONG, "192.0.2.66")
+
+    assert login(client, victim, STRONG_PASSWORD, "192.0.2.66").status_code == 429
+    assert login(client, bystander, STRONG_PASSWORD, "192.0.2.66").status_code == 200
+
+
 def test_every_spelling_of_a_username_counts_against_one_counter(
     client: FlaskClient, auth: AuthActions
 ) -> None:
