@@ -30,7 +30,9 @@ def register(op: Operation, username: str, password: str, address: str) -> User:
     name = normalise_username(username)
     check_username(name)
     check_new_password(password, name)
-    throttling.count(op.db, op.now, op.deps.limits.address_registrations.hit(address))
+    throttling.count(
+        op.db, op.now, op.deps.limits.address_registrations.hit(address), client=address
+    )
     op.db.commit()
     user = User(
         id=uuid.uuid4().hex,

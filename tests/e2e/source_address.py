@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
+import pytest
 import requests
 from requests.adapters import HTTPAdapter
+
+REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_LOOPBACK_ALIASES") == "1"
 
 
 class SourceAddressAdapter(HTTPAdapter):
@@ -27,3 +32,19 @@ def client_from(address: str) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def require_loopback_address(address: str) -> None:
+    """Skip (or fail, when TOKENPAIR_REQUIRE_LOOPBACK_ALIASES=1) unless *address* can be bound.
+
+    Linux routes all of 127.0.0.0/8 to the loopback interface; macOS has only 127.0.0.1 until
+    ``sudo ifconfig lo0 alias <address>``.
+    """
+    try:
+        with socket.socket() as probe:
+            probe.bind((address, 0))
+    except OSError as error:
+        reason = f"cannot send from {address} ({error.strerror}): add it to the loopback interface"
+        if REQUIRED:
+            pytest.fail(f"{reason} (TOKENPAIR_REQUIRE_LOOPBACK_ALIASES=1 makes it mandatory)")
+        pytest.skip(reason)

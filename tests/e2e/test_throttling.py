@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.e2e.harness import ENGINES, HTTP_TIMEOUT, Stack, running_stack
-from tests.e2e.source_address import client_from
+from tests.e2e.source_address import client_from, require_loopback_address
 from tests.support import STRONG_PASSWORD, random_name, run_concurrently
 
 PER_NAME = 3
@@ -25,6 +25,12 @@ LIMITS = {
     "AUTH_ADDRESS_MAX_LOGIN_FAILURES": str(PER_ADDRESS),
     "AUTH_ADDRESS_MAX_LOGINS": "1000",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loopback_aliases() -> None:
+    for last in (*range(2, 8), 10):  # every address this module sends from
+        require_loopback_address(f"127.0.0.{last}")
 
 
 @pytest.fixture(scope="module", params=ENGINES)
