@@ -12,13 +12,15 @@ from pathlib import Path
 
 from flask import Flask
 
-from auth_service.api import SERVICES_EXTENSION, bp
+from auth_service.api import bp
 from auth_service.cli import keys_cli, sessions_cli
+from auth_service.context import AuthDeps, bind
 from auth_service.extensions import VERSION_TABLE, db, migrate
 from auth_service.keystore import KeyRing, KeyStore
 from auth_service.passwords import Passwords
-from auth_service.service import Policy
+from auth_service.policy import Policy
 from auth_service.settings import Settings
+from auth_service.throttling import Limits
 from auth_service.tokens import AccessTokenIssuer
 from shared.bearer import VERIFIER_EXTENSION, AccessTokenVerifier
 from shared.config import exit_on_config_error
@@ -44,22 +46,27 @@ def create_app(
 
     configure_logging("auth_service", settings.log_level)
     app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, TOKENPAIR_SETTINGS=settings)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     init_store(app, db, migrate, settings.database_url, MIGRATIONS)
 
     keys = KeyRing(KeyStore(settings.keys_dir))
-    app.extensions[SERVICES_EXTENSION] = {
-        "keys": keys,
-        "clock": clock,
-        "passwords": passwords or Passwords(),
-        "policy": Policy.from_settings(settings),
-        "issuer": AccessTokenIssuer(
-            keys,
-            issuer=settings.issuer,
-            audience=settings.audience,
-            ttl=timedelta(seconds=settings.access_token_ttl),
+    bind(
+        app,
+        AuthDeps(
+            settings=settings,
+            keys=keys,
+            clock=clock,
+            passwords=passwords or Passwords(),
+            policy=Policy.from_settings(settings),
+            limits=Limits.from_settings(settings),
+            issuer=AccessTokenIssuer(
+                keys,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                ttl=timedelta(seconds=settings.access_token_ttl),
+            ),
         ),
-    }
+    )
     # The auth service checks its own access tokens (logout-all, sessions) like any verifier.
     app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
         keys, issuer=settings.issuer, audience=settings.audience

@@ -1,96 +1,118 @@
-"""HTTP views of the auth service: parse, call one service method, map the result."""
+"""HTTP views of the auth service: parse, call one rule, map the result or refusal."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from auth_service import service as rules
+from auth_service import accounts, errors, sessions
+from auth_service.client_address import client_address
+from auth_service.context import Operation, deps
 from auth_service.extensions import db
-from auth_service.keystore import KeyRing, NoSigningKey
+from auth_service.keystore import NoSigningKey
 from auth_service.models import Session
-from shared.bearer import authenticate
+from shared.bearer import AccessToken, authenticate, bearer_error
 from shared.errors import error_response
 from shared.keys import jwks_document
 from shared.payload import json_object, storable, string_field
 
 bp = Blueprint("auth", __name__)
 
-SERVICES_EXTENSION = "tokenpair.auth"
+
+def operation() -> Operation:
+    """Return this request's database session, the app's dependencies and one ``now``."""
+    bound = deps()
+    return Operation(db.session(), bound, bound.clock())
 
 
-def auth_service() -> rules.AuthService:
-    """Return the business rules bound to this request's database session and clock."""
-    deps = current_app.extensions[SERVICES_EXTENSION]
-    return rules.AuthService(
-        db.session(),
-        issuer=deps["issuer"],
-        passwords=deps["passwords"],
-        policy=deps["policy"],
-        now=deps["clock"](),
+def client() -> str:
+    """Return the address the throttles count this request by (AUTH_TRUSTED_PROXIES)."""
+    return client_address(
+        request.remote_addr,
+        request.headers.getlist("X-Forwarded-For"),
+        deps().settings.trusted_proxies,
     )
 
 
 @bp.post("/auth/register")
 def register() -> tuple[Response, int]:
     body = json_object()
-    user = auth_service().register(_required(body, "username"), _required(body, "password"))
+    user = accounts.register(
+        operation(), _required(body, "username"), _required(body, "password"), client()
+    )
     return jsonify(id=user.id, username=user.username), 201
 
 
 @bp.post("/auth/login")
 def login() -> Response:
     body = json_object()
-    pair = auth_service().login(
+    pair = accounts.login(
+        operation(),
         _required(body, "username"),
         _required(body, "password"),
         string_field(body, "scope", required=False),
+        client(),
     )
     return _token_response(pair)
 
 
 @bp.post("/auth/refresh")
 def refresh() -> Response:
-    return _token_response(auth_service().refresh(_required(json_object(), "refresh_token")))
+    presented = _required(json_object(), "refresh_token")
+    return _token_response(sessions.refresh(operation(), presented, client()))
 
 
 @bp.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    auth_service().logout(_required(json_object(), "refresh_token"))
+    sessions.logout(operation(), _required(json_object(), "refresh_token"))
     return "", 204
 
 
 @bp.post("/auth/logout-all")
 def logout_all() -> tuple[str, int]:
-    auth_service().logout_all(authenticate().sub)
+    op, token = _authenticated()
+    sessions.logout_all(op, token.sub)
     return "", 204
 
 
 @bp.get("/auth/sessions")
 def list_sessions() -> Response:
-    token = authenticate()
-    sessions = auth_service().active_sessions(token.sub)
-    ttl = current_app.extensions[SERVICES_EXTENSION]["policy"].refresh_ttl
-    return jsonify(sessions=[_session_json(s, ttl, current=s.id == token.sid) for s in sessions])
+    op, token = _authenticated()
+    ttl = op.deps.policy.refresh_ttl
+    return jsonify(
+        sessions=[
+            _session_json(s, ttl, current=s.id == token.sid)
+            for s in sessions.active_sessions(op, token.sub)
+        ]
+    )
 
 
 @bp.delete("/auth/sessions/<session_id>")
 def delete_session(session_id: str) -> tuple[str, int]:
-    user_id = authenticate().sub
+    op, token = _authenticated()
     if not storable(session_id):  # e.g. %00, which PostgreSQL cannot even compare
-        raise rules.SessionNotFound("No active session with that id")
-    auth_service().revoke_session(user_id, session_id)
+        raise errors.SessionNotFound("No active session with that id")
+    sessions.revoke_session(op, token.sub, session_id)
     return "", 204
 
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    keys: KeyRing = current_app.extensions[SERVICES_EXTENSION]["keys"]
-    response = jsonify(jwks_document(keys.public_keys()))
+    bound = deps()
+    response = jsonify(jwks_document(bound.keys.public_keys()))
     response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["TOKENPAIR_SETTINGS"].jwks_max_age
+    response.cache_control.max_age = bound.settings.jwks_max_age
     return response
+
+
+def _authenticated() -> tuple[Operation, AccessToken]:
+    # A valid signature is not enough here: the session the token belongs to must be live.
+    token = authenticate()
+    op = operation()
+    if not sessions.is_live_session(op, token.sub, token.sid):
+        raise bearer_error(401, "invalid_token", "The access token's session has ended")
+    return op, token
 
 
 def _required(body: dict[str, object], name: str) -> str:
@@ -99,7 +121,7 @@ def _required(body: dict[str, object], name: str) -> str:
     return value
 
 
-def _token_response(pair: rules.TokenPair) -> Response:
+def _token_response(pair: sessions.TokenPair) -> Response:
     response = jsonify(
         access_token=pair.access_token,
         token_type="Bearer",
@@ -123,20 +145,20 @@ def _session_json(session: Session, refresh_ttl: timedelta, *, current: bool) ->
     }
 
 
-# Domain exceptions -> the one error shape. ---------------------------------------------------
+# Refusals of the rules -> the one error shape. ------------------------------------------------
 
 _ERRORS: dict[type[Exception], tuple[int, str]] = {
-    rules.InvalidRequest: (400, "invalid_request"),
-    rules.InvalidScope: (400, "invalid_scope"),
-    rules.UsernameTaken: (409, "conflict"),
-    rules.InvalidGrant: (401, "invalid_grant"),
-    rules.SessionNotFound: (404, "not_found"),
+    errors.InvalidRequest: (400, "invalid_request"),
+    errors.InvalidScope: (400, "invalid_scope"),
+    errors.UsernameTaken: (409, "conflict"),
+    errors.InvalidGrant: (401, "invalid_grant"),
+    errors.SessionNotFound: (404, "not_found"),
 }
 
 
-@bp.app_errorhandler(rules.AuthError)
-def _auth_error(error: rules.AuthError) -> Response:
-    if isinstance(error, rules.LoginThrottled):
+@bp.app_errorhandler(errors.AuthError)
+def _auth_error(error: errors.AuthError) -> Response:
+    if isinstance(error, errors.Throttled):
         headers = {"Retry-After": str(error.retry_after)}
         return error_response(429, "too_many_requests", str(error), headers)
     status, code = _ERRORS[type(error)]

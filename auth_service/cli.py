@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from auth_service.api import SERVICES_EXTENSION, auth_service
+from auth_service import sessions
+from auth_service.api import operation
+from auth_service.context import deps
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
 from shared.commands import CommandFailed, first_line, store_errors
@@ -27,13 +28,11 @@ sessions_cli = AppGroup("sessions", help="Maintain the session store.")
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["TOKENPAIR_SETTINGS"]
-    return settings
+    return deps().settings
 
 
 def _now() -> datetime:
-    now: datetime = current_app.extensions[SERVICES_EXTENSION]["clock"]()
-    return now
+    return deps().clock()
 
 
 def _keys_dir_problem(path: str) -> str | None:
@@ -169,9 +168,12 @@ def keys_public() -> None:
     help="Seconds a revoked session is kept (for the audit trail) before it is deleted.",
 )
 def sessions_purge(batch_size: int, revoked_retention: int) -> None:
-    """Delete expired and long-revoked sessions in bounded batches."""
+    """Delete expired and long-revoked sessions in bounded batches, and old throttle counters."""
     with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
-        deleted = auth_service().purge(
-            batch_size=batch_size, revoked_retention=timedelta(seconds=revoked_retention)
+        deleted, counters = sessions.purge(
+            operation(),
+            batch_size=batch_size,
+            revoked_retention=timedelta(seconds=revoked_retention),
         )
     click.echo(f"purged {deleted} sessions")
+    click.echo(f"purged {counters} throttle counters whose window has ended")

@@ -1,4 +1,4 @@
-"""The auth store: users, sessions (one per login), the refresh tokens of each session."""
+"""The auth store: users, sessions (one per login), their refresh tokens, throttle counters."""
 
 from __future__ import annotations
 
@@ -69,11 +69,15 @@ class RefreshToken(db.Model):  # type: ignore[name-defined]
     session: Mapped[Session] = relationship(lazy="joined", innerjoin=True)
 
 
-class LoginFailures(db.Model):  # type: ignore[name-defined]
-    """Failed logins per username in the current window, shared by every worker and replica."""
+class ThrottleCounter(db.Model):  # type: ignore[name-defined]
+    """Hits of one throttle key in its current fixed window, shared by every worker and replica.
 
-    __tablename__ = "login_failures"
+    ``key`` is the SHA-256 of the rule and what it counts (an address, a username): the table
+    holds no username or address in clear, not even a password typed into the username field.
+    """
 
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int]
-    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[int]
+    window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -11,6 +11,8 @@ from shared.keys import SUPPORTED_ALGORITHMS
 from shared.observability import LOG_LEVELS
 
 ALL_SCOPES = ("notes:read", "notes:write")
+# The longest throttle window accepted: a counter row is purged once its window has passed.
+MAX_WINDOW = 7 * 86_400
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class Settings:
     refresh_reuse_grace: int
     login_max_failures: int
     login_failure_window: int
+    address_max_login_failures: int
+    address_max_logins: int
+    address_max_refreshes: int
+    address_window: int
+    address_max_registrations: int
+    registration_window: int
+    trusted_proxies: int
     key_activation_delay: int
     jwks_max_age: int
     log_level: str
@@ -51,6 +60,15 @@ class Settings:
             refresh_reuse_grace=env.integer("AUTH_REFRESH_REUSE_GRACE", 10, minimum=0),
             login_max_failures=env.integer("AUTH_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_failure_window=env.integer("AUTH_LOGIN_FAILURE_WINDOW", 300, minimum=1),
+            address_max_login_failures=env.integer(
+                "AUTH_ADDRESS_MAX_LOGIN_FAILURES", 20, minimum=1
+            ),
+            address_max_logins=env.integer("AUTH_ADDRESS_MAX_LOGINS", 30, minimum=1),
+            address_max_refreshes=env.integer("AUTH_ADDRESS_MAX_REFRESHES", 600, minimum=1),
+            address_window=env.integer("AUTH_ADDRESS_WINDOW", 60, minimum=1),
+            address_max_registrations=env.integer("AUTH_ADDRESS_MAX_REGISTRATIONS", 20, minimum=1),
+            registration_window=env.integer("AUTH_REGISTRATION_WINDOW", 3600, minimum=1),
+            trusted_proxies=env.integer("AUTH_TRUSTED_PROXIES", 0, minimum=0),
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
             jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
@@ -84,3 +102,16 @@ class Settings:
             raise ConfigError(
                 "AUTH_REFRESH_REUSE_GRACE must be shorter than AUTH_REFRESH_TOKEN_TTL"
             )
+        if self.address_max_login_failures < self.login_max_failures:
+            # Otherwise one username would use up its address's whole budget of failures.
+            raise ConfigError(
+                "AUTH_ADDRESS_MAX_LOGIN_FAILURES must be at least AUTH_LOGIN_MAX_FAILURES "
+                f"({self.address_max_login_failures} < {self.login_max_failures})"
+            )
+        for name, seconds in (
+            ("AUTH_LOGIN_FAILURE_WINDOW", self.login_failure_window),
+            ("AUTH_ADDRESS_WINDOW", self.address_window),
+            ("AUTH_REGISTRATION_WINDOW", self.registration_window),
+        ):
+            if seconds > MAX_WINDOW:
+                raise ConfigError(f"{name} must be at most {MAX_WINDOW} seconds, got {seconds}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,14 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 POSTGRES_REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_POSTGRES") == "1"
 STRONG_PASSWORD = "correct horse battery staple"
+# Test clients send nearly everything from 127.0.0.1 (and the integration clock stands still):
+# these keep the per-address limits out of the way; the tests of throttling set their own.
+GENEROUS_ADDRESS_LIMITS = {
+    "AUTH_ADDRESS_MAX_LOGIN_FAILURES": "100000",
+    "AUTH_ADDRESS_MAX_LOGINS": "100000",
+    "AUTH_ADDRESS_MAX_REFRESHES": "100000",
+    "AUTH_ADDRESS_MAX_REGISTRATIONS": "100000",
+}
 
 
 class FakeClock:
@@ -76,3 +87,16 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_concurrently(count: int, action: Callable[[], Any]) -> list[Any]:
+    """Run *action* in *count* threads released at the same instant; return every result."""
+    start = threading.Barrier(count)
+
+    def released() -> Any:
+        start.wait(timeout=30)
+        return action()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(released) for _ in range(count)]
+        return [future.result(timeout=60) for future in futures]

@@ -18,7 +18,7 @@ import gunicorn
 import pytest
 import requests
 
-from tests.support import STRONG_PASSWORD, fresh_database, random_name
+from tests.support import GENEROUS_ADDRESS_LIMITS, STRONG_PASSWORD, fresh_database, random_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -215,7 +215,8 @@ def make_stack(
     issuer = f"http://127.0.0.1:{auth_port}"
     auth = Service(
         "auth", "auth_service", auth_port,
-        {**base, "AUTH_ISSUER": issuer, **(auth_env or {})}, workdir, workers,
+        {**base, "AUTH_ISSUER": issuer, **GENEROUS_ADDRESS_LIMITS, **(auth_env or {})}, workdir,
+        workers,
     )  # fmt: skip
     resource = Service(
         "resource", "resource_service", resource_port,

@@ -20,7 +20,13 @@ from auth_service.extensions import db as auth_db
 from auth_service.keystore import KeyStore
 from auth_service.passwords import Passwords
 from resource_service.extensions import db as resource_db
-from tests.support import STRONG_PASSWORD, FakeClock, fresh_database, random_name
+from tests.support import (
+    GENEROUS_ADDRESS_LIMITS,
+    STRONG_PASSWORD,
+    FakeClock,
+    fresh_database,
+    random_name,
+)
 
 # Integration tests are about rules, not hashing cost: a cheap argon2id keeps them fast.
 CHEAP_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -47,7 +53,11 @@ def keys_dir(tmp_path: Path, clock: FakeClock) -> Path:
 @pytest.fixture
 def auth_env(tmp_path: Path, keys_dir: Path) -> dict[str, str]:
     """Environment of the auth app; a test may change it before asking for ``auth_app``."""
-    return {"AUTH_KEYS_DIR": str(keys_dir), "AUTH_REFRESH_REUSE_GRACE": "10"}
+    return {
+        "AUTH_KEYS_DIR": str(keys_dir),
+        "AUTH_REFRESH_REUSE_GRACE": "10",
+        **GENEROUS_ADDRESS_LIMITS,
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Registration, login and login throttling, against a real auth store."""
+"""Registration and login against a real auth store (throttling: test_throttling.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from tests.support import STRONG_PASSWORD, FakeClock, random_name
 
 TOKEN_RESPONSE_MEMBERS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
 DEFAULT_SCOPE = "notes:read notes:write"
-MAX_FAILURES = 5  # AUTH_LOGIN_MAX_FAILURES default
-FAILURE_WINDOW = 300  # AUTH_LOGIN_FAILURE_WINDOW default
 
 
 def register(client: FlaskClient, body: Any = None, **kwargs: Any) -> Any:
@@ -227,80 +225,3 @@ def test_a_login_asking_for_an_unknown_scope_is_invalid_scope(
     response = auth.login(auth.register(), scope=scope)
 
     assert_error(response, 400, "invalid_scope")
-
-
-# Throttling -----------------------------------------------------------------------------------
-
-
-def fail_logins(auth: AuthActions, username: str, times: int) -> None:
-    for _ in range(times):
-        assert_error(auth.login(username, "wrong password!"), 401, "invalid_grant")
-
-
-def test_logins_are_throttled_after_too_many_failures(auth: AuthActions) -> None:
-    username = auth.register()
-    fail_logins(auth, username, MAX_FAILURES)
-
-    throttled = auth.login(username)  # even the right password waits
-
-    assert_error(throttled, 429, "too_many_requests")
-    assert 0 < int(throttled.headers["Retry-After"]) <= FAILURE_WINDOW
-
-
-def test_retry_after_counts_down_with_the_clock(auth: AuthActions, clock: FakeClock) -> None:
-    username = auth.register()
-    fail_logins(auth, username, MAX_FAILURES)
-    first = int(auth.login(username).headers["Retry-After"])
-
-    clock.advance(100)
-
-    assert int(auth.login(username).headers["Retry-After"]) == first - 100
-
-
-def test_throttling_ends_when_the_failure_window_has_passed(
-    auth: AuthActions, clock: FakeClock
-) -> None:
-    username = auth.register()
-    fail_logins(auth, username, MAX_FAILURES)
-    retry_after = int(auth.login(username).headers["Retry-After"])
-
-    clock.advance(retry_after - 1)
-    assert auth.login(username).status_code == 429
-    clock.advance(1)
-
-    assert auth.login(username).status_code == 200
-
-
-def test_a_successful_login_resets_the_failure_count(auth: AuthActions) -> None:
-    username = auth.register()
-    fail_logins(auth, username, MAX_FAILURES - 1)
-    assert auth.login(username).status_code == 200
-
-    fail_logins(auth, username, MAX_FAILURES - 1)
-
-    assert auth.login(username).status_code == 200
-
-
-def test_throttling_one_username_leaves_others_alone(auth: AuthActions) -> None:
-    victim, bystander = auth.register(), auth.register()
-    fail_logins(auth, victim, MAX_FAILURES)
-
-    assert auth.login(victim).status_code == 429
-    assert auth.login(bystander).status_code == 200
-
-
-def test_unknown_usernames_are_throttled_like_known_ones(auth: AuthActions) -> None:
-    # Otherwise the 429 would tell an attacker which usernames exist.
-    unknown = random_name()
-    fail_logins(auth, unknown, MAX_FAILURES)
-
-    assert_error(auth.login(unknown), 429, "too_many_requests")
-
-
-def test_throttling_counts_failures_whatever_the_case_of_the_username(
-    auth: AuthActions,
-) -> None:
-    username = auth.register()
-    fail_logins(auth, username.upper(), MAX_FAILURES)
-
-    assert auth.login(username).status_code == 429

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +11,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from auth_service.api import auth_service
+from auth_service import sessions
+from auth_service.api import operation
 from auth_service.extensions import db
 from auth_service.models import RefreshToken
 from auth_service.tokens import child_token, token_hash
 from tests.integration.conftest import AuthActions, assert_error, claims_of
-from tests.support import FakeClock
+from tests.support import FakeClock, run_concurrently
 
 GRACE = 10  # AUTH_REFRESH_REUSE_GRACE in the auth_env fixture
 REFRESH_TTL = 1_209_600  # AUTH_REFRESH_TOKEN_TTL default
@@ -257,19 +255,6 @@ def test_no_plain_refresh_token_is_stored_anywhere(
 # Concurrency ----------------------------------------------------------------------------------
 
 
-def run_concurrently(count: int, action: Callable[[], Any]) -> list[Any]:
-    """Run *action* in *count* threads released at the same instant; return every result."""
-    start = threading.Barrier(count)
-
-    def released() -> Any:
-        start.wait(timeout=30)
-        return action()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        futures = [pool.submit(released) for _ in range(count)]
-        return [future.result(timeout=60) for future in futures]
-
-
 def unrotated_tokens(app: Flask, session_id: str) -> list[str]:
     with app.app_context():
         return list(
@@ -300,7 +285,7 @@ def test_concurrent_refreshes_of_one_token_all_get_one_and_the_same_new_token(
 
     def refresh_in_own_app_context() -> str:
         with auth_app.app_context():
-            return auth_service().refresh(tokens["refresh_token"]).refresh_token
+            return sessions.refresh(operation(), tokens["refresh_token"], "127.0.0.1").refresh_token
 
     answers = run_concurrently(CONCURRENT_REFRESHES, refresh_in_own_app_context)
 

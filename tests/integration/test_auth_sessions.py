@@ -111,7 +111,8 @@ def test_logout_all_revokes_every_session_of_the_user_and_no_one_elses(
     assert response.status_code == 204
     for tokens in mine:
         assert_error(auth.refresh(tokens["refresh_token"]), 401, "invalid_grant")
-    assert sessions(client, mine[1]["access_token"]) == []
+    fresh = auth.session(username)
+    assert [s["id"] for s in sessions(client, fresh["access_token"])] == [session_id(fresh)]
     assert auth.refresh(someone_elses["refresh_token"]).status_code == 200
 
 
@@ -271,3 +272,82 @@ def test_deleting_a_session_needs_a_bearer_access_token(
     assert_error(response, 401)
     assert response.headers["WWW-Authenticate"] == NO_CREDENTIALS_CHALLENGE
     assert auth.refresh(tokens["refresh_token"]).status_code == 200
+
+
+# An access token whose session has ended ------------------------------------------------------
+
+ENDED_CHALLENGE = (
+    'Bearer realm="tokenpair", error="invalid_token", '
+    'error_description="The access token\'s session has ended"'
+)
+
+
+def bearer_requests(other_session: str) -> list[tuple[str, str]]:
+    return [
+        ("GET", "/auth/sessions"),
+        ("DELETE", f"/auth/sessions/{other_session}"),
+        ("POST", "/auth/logout-all"),
+    ]
+
+
+def assert_every_bearer_endpoint_refuses(
+    client: FlaskClient, auth: AuthActions, ended: dict[str, Any], live: dict[str, Any]
+) -> None:
+    for method, path in bearer_requests(session_id(live)):
+        response = client.open(path, method=method, headers=bearer(ended["access_token"]))
+        assert_error(response, 401, "invalid_token")
+        assert response.headers["WWW-Authenticate"] == ENDED_CHALLENGE, (method, path)
+    # None of them acted: the other session still refreshes.
+    assert auth.refresh(live["refresh_token"]).status_code == 200
+
+
+def test_a_logged_out_sessions_access_token_is_refused_by_every_bearer_endpoint(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    username = auth.register()
+    ended, live = auth.session(username), auth.session(username)
+    logout(client, ended["refresh_token"])
+
+    assert_every_bearer_endpoint_refuses(client, auth, ended, live)
+
+
+def test_an_access_token_of_a_session_revoked_for_reuse_is_refused(
+    client: FlaskClient, auth: AuthActions, clock: FakeClock
+) -> None:
+    username = auth.register()
+    first, live = auth.session(username), auth.session(username)
+    rotated = auth.refresh(first["refresh_token"]).get_json()
+    clock.advance(11)  # past the grace window: presenting the parent again is theft
+    assert auth.refresh(first["refresh_token"]).status_code == 401
+
+    assert_every_bearer_endpoint_refuses(client, auth, rotated, live)
+
+
+class TestAbsoluteExpiry:
+    @pytest.fixture
+    def auth_env(self, auth_env: dict[str, str]) -> dict[str, str]:
+        return {**auth_env, "AUTH_REFRESH_TOKEN_TTL": "1000", "AUTH_SESSION_MAX_AGE": "1000"}
+
+    def test_an_access_token_outliving_its_expired_session_is_refused(
+        self, client: FlaskClient, auth: AuthActions, clock: FakeClock
+    ) -> None:
+        clock.advance(-1010)  # the verifier reads the real clock: end the story at the real now
+        username = auth.register()
+        expiring = auth.session(username)
+        clock.advance(990)
+        late = auth.refresh(expiring["refresh_token"]).get_json()  # an access token for 300 s
+        live = auth.session(username)
+        clock.advance(20)  # the session's absolute lifetime is over; the token is not
+
+        assert_every_bearer_endpoint_refuses(client, auth, late, live)
+
+
+def test_the_access_token_of_a_live_session_still_acts(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    tokens = auth.tokens()
+
+    listed = client.get("/auth/sessions", headers=bearer(tokens["access_token"]))
+
+    assert listed.status_code == 200
+    assert [s["id"] for s in listed.get_json()["sessions"]] == [session_id(tokens)]

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from flask.testing import FlaskClient
 
 from auth_service.keystore import KeyStore, SigningKey
-from tests.integration.conftest import AuthActions, assert_error, bearer
+from tests.integration.conftest import AuthActions, assert_error, bearer, claims_of
 from tests.support import FakeClock
 
 NO_CREDENTIALS = 'Bearer realm="tokenpair"'
@@ -179,11 +179,14 @@ def signing_key(keys_dir: Path) -> SigningKey:
 
 
 @pytest.fixture
-def good_claims(clock: FakeClock) -> dict[str, Any]:
+def good_claims(clock: FakeClock, auth: AuthActions) -> dict[str, Any]:
+    # A real user's live session: the auth service's own endpoints also check the session.
+    issued = claims_of(auth.tokens()["access_token"])
     now = int(clock().timestamp())
     return {
         "iss": "http://localhost:8001",
-        "sub": uuid.uuid4().hex,
+        "sub": issued["sub"],
+        "sid": issued["sid"],
         "aud": "tokenpair-resource",
         "iat": now,
         "nbf": now,

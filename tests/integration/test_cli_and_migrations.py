@@ -25,11 +25,11 @@ import auth_service
 import resource_service
 from auth_service.extensions import db as auth_db
 from auth_service.keystore import KeyStore
-from auth_service.models import LoginFailures, RefreshToken, Session
+from auth_service.models import RefreshToken, Session, ThrottleCounter
 from resource_service.extensions import db as resource_db
 from shared.keys import jwks_document, parse_key_set
-from tests.integration.conftest import AuthActions, claims_of
-from tests.support import FakeClock, fresh_database, random_name
+from tests.integration.conftest import CHEAP_PASSWORDS, AuthActions, claims_of
+from tests.support import STRONG_PASSWORD, FakeClock, fresh_database, random_name
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -200,7 +200,7 @@ class TestSessionsPurge:
             event.remove(engine, "before_cursor_execute", count_session_deletes)
 
         assert result.exit_code == 0, result.output
-        assert result.output.strip() == "purged 3 sessions"
+        assert result.output.splitlines()[0] == "purged 3 sessions"
         assert len(deletes) == batches
         with auth_app.app_context():
             remaining = set(auth_db.session.scalars(select(Session.id)))
@@ -217,14 +217,14 @@ class TestSessionsPurge:
         again = run(auth_app, "sessions", "purge", "--revoked-retention", "100")
 
         assert again.exit_code == 0, again.output
-        assert again.output.strip() == "purged 0 sessions"
+        assert again.output.splitlines()[0] == "purged 0 sessions"
 
     def test_by_default_a_revoked_session_is_kept_for_a_day(
         self, auth_app: Flask, scene: PurgeScene
     ) -> None:
         result = run(auth_app, "sessions", "purge")
 
-        assert result.output.strip() == "purged 2 sessions"
+        assert result.output.splitlines()[0] == "purged 2 sessions"
         with auth_app.app_context():
             remaining = set(auth_db.session.scalars(select(Session.id)))
         assert scene.deleted["revoked longer ago than the retention"] in remaining
@@ -236,18 +236,27 @@ class TestSessionsPurge:
         assert "batch-size" in result.output
 
 
-def test_purge_forgets_login_failures_whose_window_has_passed(
+def test_purge_forgets_throttle_counters_whose_window_has_passed(
     auth_app: Flask, auth: AuthActions, clock: FakeClock
 ) -> None:
-    old, recent = random_name(), random_name()
-    auth.login(old, "wrong password!")
-    clock.advance(301)  # past AUTH_LOGIN_FAILURE_WINDOW
-    auth.login(recent, "wrong password!")
-
-    assert run(auth_app, "sessions", "purge").exit_code == 0
-
+    auth.login(random_name(), "wrong password!")
+    clock.advance(301)  # past AUTH_LOGIN_FAILURE_WINDOW and AUTH_ADDRESS_WINDOW
+    auth.login(random_name(), "wrong password!")
     with auth_app.app_context():
-        assert set(auth_db.session.scalars(select(LoginFailures.username))) == {recent}
+        recent = set(
+            auth_db.session.scalars(
+                select(ThrottleCounter.key).where(ThrottleCounter.window_ends_at > clock())
+            )
+        )
+    # The second name's counter, and the address's two counters, whose windows started again.
+    assert len(recent) == 3
+
+    result = run(auth_app, "sessions", "purge")
+
+    assert result.exit_code == 0, result.output
+    assert "purged 1 throttle counters" in result.output
+    with auth_app.app_context():
+        assert set(auth_db.session.scalars(select(ThrottleCounter.key))) == recent
 
 
 # Migrations -----------------------------------------------------------------------------------
@@ -389,3 +398,73 @@ def test_both_services_can_share_one_database(
                 with app.app_context():
                     db.session.remove()
                     db.engine.dispose()
+
+
+def test_the_throttle_migration_upgrades_a_populated_database_and_keeps_every_account(
+    database_kind: str, tmp_path: Path, keys_dir: Path, clock: FakeClock
+) -> None:
+    with fresh_database(database_kind, tmp_path) as url:
+        app = auth_service.create_app(
+            {"AUTH_DATABASE_URL": url, "AUTH_KEYS_DIR": str(keys_dir)},
+            clock=clock,
+            passwords=CHEAP_PASSWORDS,
+        )
+        try:
+            with app.app_context():
+                upgrade(revision="0001")
+                with auth_db.engine.begin() as connection:
+                    connection.execute(
+                        text(
+                            "INSERT INTO login_failures (username, failures, window_started_at) "
+                            "VALUES ('someone', 3, :now)"
+                        ),
+                        {"now": clock().replace(tzinfo=None)},
+                    )
+            actions = AuthActions(app.test_client())
+            username = _user_at_revision_0001(app, clock)
+
+            with app.app_context():
+                upgrade()
+                names = set(inspect(auth_db.engine).get_table_names())
+                sessions_kept = auth_db.session.scalar(select(func.count()).select_from(Session))
+
+            assert "login_failures" not in names and "throttle_counters" in names
+            assert sessions_kept == 1
+            assert actions.login(username).status_code == 200
+            with app.app_context():
+                downgrade(revision="0001")
+                assert "login_failures" in set(inspect(auth_db.engine).get_table_names())
+                assert auth_db.session.scalar(select(func.count()).select_from(Session)) == 2
+        finally:
+            with app.app_context():
+                auth_db.session.remove()
+                auth_db.engine.dispose()
+
+
+def _user_at_revision_0001(app: Flask, clock: FakeClock) -> str:
+    """Insert a user with a session and a refresh token the way revision 0001 stores them."""
+    username = random_name()
+    now = clock().replace(tzinfo=None)
+    with app.app_context(), auth_db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, created_at) "
+                "VALUES ('u1', :name, :hash, :now)"
+            ),
+            {"name": username, "hash": CHEAP_PASSWORDS.hash(STRONG_PASSWORD), "now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO sessions (id, user_id, scope, created_at, refreshed_at, expires_at) "
+                "VALUES ('s1', 'u1', 'notes:read', :now, :now, :later)"
+            ),
+            {"now": now, "later": now + timedelta(days=1)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO refresh_tokens (session_id, token_hash, issued_at) "
+                "VALUES ('s1', :hash, :now)"
+            ),
+            {"hash": "0" * 64, "now": now},
+        )
+    return username

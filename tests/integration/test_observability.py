@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
 from shared.observability import REQUEST_ID_HEADER
-from tests.integration.conftest import AuthActions
+from tests.integration.conftest import AuthActions, claims_of
 from tests.support import STRONG_PASSWORD, FakeClock
 
 
@@ -34,7 +34,30 @@ def audit_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
     ]
 
 
-AUDIT_FIELDS = {"kind", "user_id", "session_id", "username", "sessions", "kid"}
+AUDIT_FIELDS = {"kind", "user_id", "session_id", "username", "sessions", "kid", "client", "limits"}
+
+
+def test_a_failed_login_is_audited_by_user_id_or_anonymously_never_by_the_typed_name(
+    auth: AuthActions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    username = auth.register()
+    user_id = claims_of(auth.session(username)["access_token"])["sub"]
+    typed_password = "Hunter2-typed-into-the-username-field"
+
+    assert auth.login(username.upper() + "  ", "wrong password!!").status_code == 401
+    assert auth.login(typed_password, STRONG_PASSWORD).status_code == 401
+
+    failed = [e for e in audit_events(caplog) if e["event"] == "login_failed"]
+    assert len(failed) == 2
+    known, unknown = failed
+    assert known["user_id"] == user_id
+    assert unknown["user_id"] is None
+    assert all("username" not in event for event in failed)
+    assert all(event["client"] == "127.0.0.1" for event in failed)
+    logged = "\n".join(str(vars(record)) for record in caplog.records)
+    assert typed_password not in logged and typed_password.casefold() not in logged
+    assert username not in logged and username.upper() not in logged
 
 
 def test_a_sane_request_id_is_echoed_and_a_missing_or_hostile_one_replaced(
@@ -77,7 +100,8 @@ def test_security_events_are_audited_with_ids_only(
     assert client.delete(f"/auth/sessions/{session_id}", headers=access).status_code == 204
     third = auth.login(username).get_json()
     client.post("/auth/logout", json={"refresh_token": third["refresh_token"]})
-    client.post("/auth/logout-all", headers={"Authorization": f"Bearer {third['access_token']}"})
+    fourth = auth.login(username).get_json()
+    client.post("/auth/logout-all", headers={"Authorization": f"Bearer {fourth['access_token']}"})
 
     events = [event["event"] for event in audit_events(caplog)]
     for expected in ("user_registered", "login_failed", "login_succeeded", "refresh_rotated",

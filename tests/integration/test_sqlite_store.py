@@ -54,7 +54,7 @@ def test_a_store_locked_past_the_busy_timeout_answers_503_and_recovers(
 ) -> None:
     tokens = auth.tokens()
     writer_lock.execute("BEGIN EXCLUSIVE")
-    writer_lock.execute("DELETE FROM login_failures")
+    writer_lock.execute("DELETE FROM throttle_counters")
 
     started = time.monotonic()
     answer = auth.refresh(tokens["refresh_token"])

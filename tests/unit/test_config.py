@@ -192,6 +192,7 @@ def test_the_auth_service_reads_every_contract_variable() -> None:
             "AUTH_REFRESH_TOKEN_TTL": "3600",
             "AUTH_REFRESH_REUSE_GRACE": "0",
             "AUTH_SIGNING_ALG": "EdDSA",
+            "AUTH_TRUSTED_PROXIES": "1",
         }
     )
 
@@ -201,6 +202,7 @@ def test_the_auth_service_reads_every_contract_variable() -> None:
     assert (settings.access_token_ttl, settings.refresh_token_ttl) == (60, 3600)
     assert settings.refresh_reuse_grace == 0
     assert settings.signing_alg == "EdDSA"
+    assert settings.trusted_proxies == 1
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
@@ -222,6 +224,17 @@ def test_every_asymmetric_signing_algorithm_is_accepted(alg: str) -> None:
         ("AUTH_SESSION_MAX_AGE", "forever"),
         ("AUTH_LOGIN_MAX_FAILURES", "0"),
         ("AUTH_LOGIN_FAILURE_WINDOW", "x"),
+        ("AUTH_LOGIN_FAILURE_WINDOW", "604801"),
+        ("AUTH_ADDRESS_MAX_LOGIN_FAILURES", "0"),
+        ("AUTH_ADDRESS_MAX_LOGINS", "0"),
+        ("AUTH_ADDRESS_MAX_REFRESHES", "many"),
+        ("AUTH_ADDRESS_WINDOW", "0"),
+        ("AUTH_ADDRESS_WINDOW", "604801"),
+        ("AUTH_ADDRESS_MAX_REGISTRATIONS", "-1"),
+        ("AUTH_REGISTRATION_WINDOW", "1h"),
+        ("AUTH_REGISTRATION_WINDOW", "604801"),
+        ("AUTH_TRUSTED_PROXIES", "-1"),
+        ("AUTH_TRUSTED_PROXIES", "yes"),
         ("AUTH_KEY_ACTIVATION_DELAY", "-1"),
         ("AUTH_SIGNING_ALG", "HS256"),
         ("AUTH_SIGNING_ALG", "none"),
@@ -256,6 +269,27 @@ def test_a_session_max_age_shorter_than_the_refresh_ttl_is_refused() -> None:
     )
 
     assert message.startswith("AUTH_SESSION_MAX_AGE")
+
+
+def test_the_auth_service_limits_default_to_the_documented_numbers() -> None:
+    settings = AuthSettings.from_env({})
+
+    assert (settings.login_max_failures, settings.login_failure_window) == (5, 300)
+    assert settings.address_max_login_failures == 20
+    assert (settings.address_max_logins, settings.address_max_refreshes) == (30, 600)
+    assert settings.address_window == 60
+    assert (settings.address_max_registrations, settings.registration_window) == (20, 3600)
+    assert settings.trusted_proxies == 0
+
+
+def test_fewer_failures_per_address_than_per_username_is_refused_naming_both() -> None:
+    message = config_error(
+        AuthSettings.from_env,
+        {"AUTH_LOGIN_MAX_FAILURES": "10", "AUTH_ADDRESS_MAX_LOGIN_FAILURES": "5"},
+    )
+
+    assert message.startswith("AUTH_ADDRESS_MAX_LOGIN_FAILURES")
+    assert "AUTH_LOGIN_MAX_FAILURES" in message
 
 
 def test_a_reuse_grace_as_long_as_the_refresh_ttl_is_refused() -> None:
