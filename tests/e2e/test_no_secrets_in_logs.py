@@ -231,10 +231,7 @@ CASES: list[Callable[[Stack, Secrets], None] | object] = [
     in_a_malformed_request_line,
     in_an_oversized_header,
     with_a_bad_method,
-    pytest.param(
-        a_password_typed_as_the_username,
-        marks=pytest.mark.xfail(strict=True, reason="fixed on the throttle branch"),
-    ),
+    a_password_typed_as_the_username,
 ]
 
 

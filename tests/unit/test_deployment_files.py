@@ -41,9 +41,6 @@ def variables_read_by(loader: Any, env: dict[str, str]) -> set[str]:
 GUNICORN_VARIABLES = variables_read_by(ProcessSettings.from_env, {}) | set(
     re.findall(r'os\.environ\.get\("(\w+)"', (ROOT / "shared/gunicorn_conf.py").read_text())
 )
-# Set in compose for a feature another branch of issue 8 adds to the auth service (throttling by
-# client address); a test below fails as soon as the settings read it, so this cannot go stale.
-PENDING_VARIABLES = {"auth": {"AUTH_TRUSTED_PROXIES"}, "resource": set[str]()}
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 CADDYFILE_TEXT = CADDYFILE.read_text()
 PUBLIC_PORTS = ["8001:8001", "8002:8002"]
@@ -65,17 +62,7 @@ def test_the_compose_file_validates_against_the_compose_specification() -> None:
 def test_every_variable_compose_sets_is_one_the_service_reads(service: str, loader: Any) -> None:
     environment = SERVICES[service]["environment"]
     read = variables_read_by(loader, environment) | GUNICORN_VARIABLES
-    assert set(environment) - PENDING_VARIABLES[service] <= read, set(environment) - read
-
-
-@pytest.mark.parametrize(
-    ("service", "loader"),
-    [("auth", AuthSettings.from_env), ("resource", ResourceSettings.from_env)],
-)
-def test_variables_left_pending_are_still_unread(service: str, loader: Any) -> None:
-    environment = SERVICES[service]["environment"]
-    read = variables_read_by(loader, environment)
-    assert not PENDING_VARIABLES[service] & read, "now read: remove it from PENDING_VARIABLES"
+    assert set(environment) <= read, set(environment) - read
 
 
 def test_the_resource_service_can_reach_no_private_key() -> None:
