@@ -47,7 +47,10 @@ def create_app(
     configure_logging("auth_service", settings.log_level)
     app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    init_store(app, db, migrate, settings.database_url, MIGRATIONS)
+    with exit_on_config_error("auth_service"):
+        init_store(
+            app, db, migrate, settings.database_url, MIGRATIONS, variable="AUTH_DATABASE_URL"
+        )
 
     keys = KeyRing(KeyStore(settings.keys_dir))
     bind(

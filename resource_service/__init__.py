@@ -72,5 +72,8 @@ def _store_app(settings: StoreSettings) -> Flask:
     configure_logging("resource_service", settings.log_level)
     app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    init_store(app, db, migrate, settings.database_url, MIGRATIONS)
+    with exit_on_config_error("resource_service"):
+        init_store(
+            app, db, migrate, settings.database_url, MIGRATIONS, variable="RESOURCE_DATABASE_URL"
+        )
     return app

@@ -80,26 +80,34 @@ def engine_options(url: str) -> dict[str, Any]:
     }
 
 
-def init_store(app: Flask, db: SQLAlchemy, migrate: Migrate, url: str, migrations: str) -> None:
-    """Bind a service's database and its packaged migrations to *app*."""
+def init_store(
+    app: Flask, db: SQLAlchemy, migrate: Migrate, url: str, migrations: str, *, variable: str
+) -> None:
+    """Bind a service's database (the URL of setting *variable*) and its migrations to *app*."""
     app.config.update(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=engine_options(url))
     db.init_app(app)
     migrate.init_app(app, db, directory=migrations)
     with app.app_context():
-        prepare_store(db, url)
+        prepare_store(db, url, variable=variable)
 
 
-def prepare_store(db: SQLAlchemy, url: str) -> None:
+def prepare_store(db: SQLAlchemy, url: str, *, variable: str) -> None:
     """Create an SQLite file owner-only in its folder; put every SQLite connection in WAL mode."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return
     if parsed.database and parsed.database != ":memory:":
         path = os.path.abspath(parsed.database)
-        make_private_dir(os.path.dirname(path))
-        # Created before SQLite opens it: SQLite makes new files 0644, and gives its -wal and
-        # -shm files the mode of the database file, so all three end up 0600.
-        create_private_file(path)
+        try:
+            make_private_dir(os.path.dirname(path))
+            # Created before SQLite opens it: SQLite makes new files 0644, and gives its -wal
+            # and -shm files the mode of the database file, so all three end up 0600.
+            create_private_file(path)
+        except OSError as error:  # a read-only or virtual file system, no permission, ...
+            reason = error.strerror or type(error).__name__
+            raise ConfigError(
+                f"{variable}: cannot create the SQLite file {path}: {reason}"
+            ) from None
     event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
