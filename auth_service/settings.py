@@ -9,6 +9,7 @@ from shared.config import ConfigError, Env
 from shared.db import database_url
 from shared.keys import SUPPORTED_ALGORITHMS
 from shared.observability import LOG_LEVELS
+from shared.origins import parse_origins
 
 ALL_SCOPES = ("notes:read", "notes:write")
 # The longest throttle window accepted: a counter row is purged once its window has passed.
@@ -40,6 +41,7 @@ class Settings:
     key_activation_delay: int
     jwks_max_age: int
     log_level: str
+    browser_origins: tuple[str, ...]
     scopes: tuple[str, ...] = ALL_SCOPES
 
     @classmethod
@@ -72,6 +74,9 @@ class Settings:
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
             jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+            browser_origins=parse_origins(
+                "AUTH_BROWSER_ORIGINS", env.optional("AUTH_BROWSER_ORIGINS")
+            ),
         )
         settings._check()
         return settings
