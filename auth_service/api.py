@@ -81,6 +81,7 @@ def logout() -> Response:
     if not _browser():
         sessions.logout(operation(), _required(body, "refresh_token"))
         return response
+    _no_token_in_body(body)
     presented = browser.refresh_cookie()
     if presented is not None:
         sessions.logout(operation(), presented)
@@ -138,12 +139,16 @@ def _browser() -> bool:
     return browser.is_browser_request(deps().settings)
 
 
-def _cookie_token(body: dict[str, object]) -> str:
+def _no_token_in_body(body: dict[str, object]) -> None:
     # One place per mode: a page that also puts the token in a body has it where scripts read.
     if "refresh_token" in body:
         raise errors.InvalidRequest(
             "From a browser origin the refresh token travels only in its HttpOnly cookie"
         )
+
+
+def _cookie_token(body: dict[str, object]) -> str:
+    _no_token_in_body(body)
     presented = browser.refresh_cookie()
     if presented is None:
         raise errors.InvalidGrant("No refresh cookie was sent: log in first")

@@ -8,6 +8,7 @@ wildcard, userinfo, a trailing slash) stops start-up rather than silently never 
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from shared.config import ConfigError
@@ -40,6 +41,17 @@ def origin_of(url: str) -> str | None:
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     return serialise(f"{parts.scheme}://{parts.netloc}")
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """Return whether *origin* is on this machine (localhost, 127.0.0.0/8 or [::1])."""
+    host = urlsplit(origin).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def serialise(value: str) -> str | None:

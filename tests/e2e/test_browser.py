@@ -154,8 +154,10 @@ def test_the_refresh_token_is_never_where_a_script_can_read_it(
         except Exception:  # a 204 has no body to read
             continue
     assert any("access_token" in text for text in texts)  # the token answers were read
+    logs = demo_site.auth_log.read_text() + demo_site.stack.resource.log_path.read_text()
     for value in (first["value"], second["value"]):
         assert not any(value in text for text in texts)
+        assert value not in logs  # nor in a log line
     assert readable == '["",{},{}]'
 
 

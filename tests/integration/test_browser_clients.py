@@ -207,6 +207,17 @@ def test_a_browser_logout_revokes_the_session_and_expires_the_cookie(
     assert page.client.get("/auth/sessions", headers=bearer(access)).status_code == 401
 
 
+def test_a_browser_logout_with_the_token_in_the_body_is_refused(
+    auth: AuthActions, page: Page
+) -> None:
+    tokens = auth.tokens()
+
+    response = page.post("/auth/logout", {"refresh_token": tokens["refresh_token"]})
+
+    assert_error(response, 400, "invalid_request")
+    assert auth.refresh(tokens["refresh_token"]).status_code == 200  # not logged out
+
+
 def test_a_browser_logout_without_a_cookie_answers_204(page: Page) -> None:
     assert page.post("/auth/logout").status_code == 204
 

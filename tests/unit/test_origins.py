@@ -77,3 +77,20 @@ def test_a_bad_resource_origin_names_its_variable() -> None:
         ResourceSettings.from_env(
             {"RESOURCE_CORS_ORIGINS": "https://x.example/", "RESOURCE_JWKS_URL": "http://a/j"}
         )
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:8003", "http://127.0.0.1:8003", "http://[::1]"]
+)
+def test_plain_http_page_origins_are_accepted_on_loopback_only(origin: str) -> None:
+    assert AuthSettings.from_env({"AUTH_BROWSER_ORIGINS": origin}).browser_origins == (origin,)
+
+
+def test_a_plain_http_page_elsewhere_could_never_keep_the_secure_cookie() -> None:
+    with pytest.raises(ConfigError, match="AUTH_BROWSER_ORIGINS: http://app.example.com cannot"):
+        AuthSettings.from_env({"AUTH_BROWSER_ORIGINS": "http://app.example.com"})
+    # The resource service sends no cookie: any exact origin will do there.
+    resource = ResourceSettings.from_env(
+        {"RESOURCE_CORS_ORIGINS": "http://app.example.com", "RESOURCE_JWKS_URL": "http://a/j"}
+    )
+    assert resource.cors_origins == ("http://app.example.com",)
