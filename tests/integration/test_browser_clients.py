@@ -167,6 +167,21 @@ def test_a_reused_cookie_revokes_the_session_and_is_dropped(
     assert_error(auth.refresh(str(newest)), 401, "invalid_grant")
 
 
+def test_the_cookie_lives_no_longer_than_the_session_may(
+    auth: AuthActions, page: Page, clock: FakeClock
+) -> None:
+    page.login(auth.register())
+    day = 86_400
+
+    for _ in range(2):  # refreshed every 10 days: each time within the 14-day idle lifetime
+        clock.advance(10 * day)
+        response = page.post("/auth/refresh")
+        assert response.status_code == 200
+
+    # 30 days (AUTH_SESSION_MAX_AGE) after the login, 20 of them gone: 10 days, not 14.
+    assert attributes(set_cookie(response))["max-age"] == str(10 * day)
+
+
 def test_a_browser_refresh_counts_in_the_same_metrics(auth: AuthActions, page: Page) -> None:
     page.login(auth.register())
     before = sample("tokenpair_refreshes_total", outcome="rotated")
