@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import STRONG_PASSWORD, random_name
+
 BROWSER_REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
     "--headless",
@@ -148,3 +150,54 @@ def trusting_home(folder: Path, ca_file: Path) -> Path:
         check=True, timeout=30,
     )  # fmt: skip
     return folder
+
+
+# What a user does on the demo page ---------------------------------------------------------------
+
+COOKIE = "tokenpair_refresh"
+TTL = 3  # seconds the browser tests' access tokens live: long enough for a step, short to wait out
+
+
+def open_page(context: Any, url: str) -> Any:
+    """Open *url* in a new tab and wait until the page has decided whether it is signed in."""
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def register_and_sign_in(page: Any) -> str:
+    """Register a new user through the page's form and wait for the notes; return the name."""
+    username = random_name()
+    page.fill("#name", username)
+    page.fill("#password", STRONG_PASSWORD)
+    page.click("#register")
+    page.wait_for_selector("#notes-view:not([hidden])")
+    return username
+
+
+def add_note(page: Any, text: str) -> None:
+    """Add a note through the page and wait until it is listed."""
+    page.fill("#note-text", text)
+    page.click("#add-note")
+    page.wait_for_selector(f"#notes li:has-text('{text}')")
+
+
+def signed_in(page: Any) -> bool:
+    """Return whether the page shows the signed-in screens."""
+    return bool(page.locator("#notes-view").is_visible())
+
+
+def refresh_cookie(context: Any) -> dict[str, Any] | None:
+    """Return the refresh cookie the browser holds (as Playwright reports it), if any."""
+    return next((c for c in context.cookies() if c["name"] == COOKIE), None)
+
+
+def wait_out_the_access_token() -> None:
+    """Wait until an access token issued now has expired."""
+    time.sleep(TTL + 0.5)  # the one thing here that needs the clock: a token must expire
+
+
+def audit_events(log: Path, event: str) -> list[str]:
+    """Return the audit lines of *event* in a service's log."""
+    return [line for line in log.read_text().splitlines() if f'"event": "{event}"' in line]

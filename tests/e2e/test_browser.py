@@ -1,14 +1,13 @@
-"""The demo page in a real browser (headless Chromium): cookie mode, refresh, tabs, CSRF, HTTPS.
+"""The demo page in a real browser (headless Chromium): cookie mode, refresh, tabs, CSRF.
 
 The services run under gunicorn, the page is served on an origin of its own (as ``dev.py up``
-does, and over HTTPS by Caddy with the Caddyfile compose runs), and only what a user does is
-driven: typing, clicking, reloading. What the auth service saw is read from its access log.
+does; over HTTPS through Caddy in test_browser_https.py), and only what a user does is driven:
+typing, clicking, reloading. What the auth service saw is read from its access log.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +18,25 @@ import requests
 
 from demo.server import start_demo_server
 from tests.e2e.browser import (
+    COOKIE,
+    TTL,
+    add_note,
+    audit_events,
     chromium,
     chromium_or_skip,
+    open_page,
+    refresh_cookie,
+    register_and_sign_in,
     requests_seen,
     serve_page,
-    trusting_home,
+    signed_in,
     wait_for,
+    wait_out_the_access_token,
 )
 from tests.e2e.harness import HTTP_TIMEOUT, Stack, free_port, make_stack
-from tests.e2e.proxy import running_https_stack
-from tests.support import STRONG_PASSWORD, random_name
 
 # A file name: test_a_reload_keeps_the_session saves the README's picture of the page there.
 SCREENSHOT = os.environ.get("TOKENPAIR_SCREENSHOT")
-TTL = 3  # seconds an access token lives here: long enough for a step, short enough to wait out
-COOKIE = "tokenpair_refresh"
 
 
 @dataclass(frozen=True)
@@ -78,47 +81,6 @@ def demo_site(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def browser(tmp_path: Path) -> Iterator[Any]:
     with chromium(tmp_path / "profile") as context:
         yield context
-
-
-# What a user does ---------------------------------------------------------------------------------
-
-
-def open_page(context: Any, url: str) -> Any:
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("body[data-ready=true]")
-    return page
-
-
-def register_and_sign_in(page: Any) -> str:
-    username = random_name()
-    page.fill("#name", username)
-    page.fill("#password", STRONG_PASSWORD)
-    page.click("#register")
-    page.wait_for_selector("#notes-view:not([hidden])")
-    return username
-
-
-def add_note(page: Any, text: str) -> None:
-    page.fill("#note-text", text)
-    page.click("#add-note")
-    page.wait_for_selector(f"#notes li:has-text('{text}')")
-
-
-def signed_in(page: Any) -> bool:
-    return bool(page.locator("#notes-view").is_visible())
-
-
-def refresh_cookie(context: Any) -> dict[str, Any] | None:
-    return next((c for c in context.cookies() if c["name"] == COOKIE), None)
-
-
-def wait_out_the_access_token() -> None:
-    time.sleep(TTL + 0.5)  # the one thing here that needs the clock: a token must expire
-
-
-def audit_events(log: Path, event: str) -> list[str]:
-    return [line for line in log.read_text().splitlines() if f'"event": "{event}"' in line]
 
 
 # The tests ----------------------------------------------------------------------------------------
@@ -339,39 +301,3 @@ def test_a_page_on_localhost_is_another_site_than_services_on_127_0_0_1(
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert not signed_in(page)
-
-
-def test_the_demo_page_works_over_https_through_the_proxy_trusting_the_test_ca(
-    site: Path, tmp_path: Path
-) -> None:
-    chromium_or_skip()
-    with running_https_stack(
-        site,
-        tmp_path,
-        auth_env={"AUTH_ACCESS_TOKEN_TTL": str(TTL)},
-        resource_env={"RESOURCE_LEEWAY": "0"},
-    ) as edge:
-        url = edge.proxy.demo_url
-        # Without the CA, Chromium refuses the proxy: the trust below is what makes it work.
-        with chromium(tmp_path / "untrusting") as untrusting:
-            with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
-                untrusting.new_page().goto(url)
-        home = trusting_home(tmp_path / "home", edge.ca_file)
-        with chromium(tmp_path / "profile", home=home) as context:
-            page = open_page(context, url)
-            register_and_sign_in(page)
-            add_note(page, "over https")
-            cookie = refresh_cookie(context)
-            assert cookie is not None and cookie["secure"] and cookie["httpOnly"]
-            before = requests_seen(edge.stack.auth.log_path, "/auth/refresh")
-
-            wait_out_the_access_token()
-            add_note(page, "after expiry, over https")
-            page.reload()
-            page.wait_for_selector("#notes li:has-text('after expiry, over https')")
-            page.click("#logout")
-            page.wait_for_selector("#signin:not([hidden])")
-
-            # One refresh for the expired token, one for the reload.
-            assert requests_seen(edge.stack.auth.log_path, "/auth/refresh") == before + 2
-            assert refresh_cookie(context) is None
