@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The commands of tokenpair, needing nothing but Python 3.11+.
 
-    python3 dev.py up [--auth-port 8001] [--resource-port 8002]
-                            set up, then run both services on 127.0.0.1 (SQLite) until Ctrl-C
+    python3 dev.py up [--auth-port 8001] [--resource-port 8002] [--demo-port 8003]
+                            set up, then run both services on 127.0.0.1 (SQLite) and the
+                            demo page until Ctrl-C
     python3 dev.py flask auth_service|resource_service COMMAND ...
                             run a Flask CLI command (keys list, db upgrade, ...) in the
                             quickstart's environment
@@ -32,13 +33,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 # Standard library only, like this file: it reads the process variables before .venv exists.
+from demo.server import start_demo_server  # noqa: E402
 from shared.config import APP_LOAD_ERROR, ConfigError, Env, ProcessSettings  # noqa: E402
 
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 SERVICES = ("auth_service", "resource_service")
-DEFAULT_PORTS = {"auth": 8001, "resource": 8002}
-PORT_VARIABLES = {"auth": "TOKENPAIR_AUTH_PORT", "resource": "TOKENPAIR_RESOURCE_PORT"}
+DEFAULT_PORTS = {"auth": 8001, "resource": 8002, "demo": 8003}
+PORT_VARIABLES = {
+    "auth": "TOKENPAIR_AUTH_PORT",
+    "resource": "TOKENPAIR_RESOURCE_PORT",
+    "demo": "TOKENPAIR_DEMO_PORT",
+}
 # Short enough to watch a token expire during the README walkthrough; production default is 300.
 QUICKSTART_ACCESS_TOKEN_TTL = "30"
 READY_TIMEOUT = 30.0
@@ -46,7 +52,8 @@ READY_TIMEOUT = 30.0
 UP_HELP = """\
 Set up .venv, check every setting of both services, migrate both SQLite databases under
 ./var, create a signing key in ./var/keys if there is none, then serve the auth and the
-resource service on 127.0.0.1 under gunicorn (WEB_CONCURRENCY workers each) until Ctrl-C.
+resource service on 127.0.0.1 under gunicorn (WEB_CONCURRENCY workers each), and the demo
+page (demo/) on http://localhost:<demo port>, until Ctrl-C.
 
 The quickstart's environment is yours, plus a value for each of these you did not set:
   AUTH_ACCESS_TOKEN_TTL=30       short enough to watch a token expire
@@ -54,6 +61,8 @@ The quickstart's environment is yours, plus a value for each of these you did no
   RESOURCE_ISSUER=<AUTH_ISSUER>  and RESOURCE_AUDIENCE=<AUTH_AUDIENCE> when you set that
   RESOURCE_JWKS_URL=http://127.0.0.1:<auth port>/.well-known/jwks.json
                                  only when neither it nor RESOURCE_PUBLIC_KEY_FILE is set
+  AUTH_BROWSER_ORIGINS=http://localhost:<demo port>   and RESOURCE_CORS_ORIGINS the same:
+                                 the demo page may use both services
 A setting you gave is never replaced. `python3 dev.py flask ...` runs a Flask CLI command in
 the same environment (give it the same ports)."""
 
@@ -112,8 +121,8 @@ def _port_options(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -
             type=_port,
             default=default,
             metavar="PORT",
-            help=f"port of the {service} service on 127.0.0.1 (default: ${variable}, "
-            f"else {DEFAULT_PORTS[service]})",
+            help=f"port of the {service} {'page' if service == 'demo' else 'service'} on "
+            f"127.0.0.1 (default: ${variable}, else {DEFAULT_PORTS[service]})",
         )
 
 
@@ -128,6 +137,8 @@ def parse_up(argv: list[str], environ: Mapping[str, str] = os.environ) -> argpar
     options = parser.parse_args(argv)
     if options.auth_port == options.resource_port:
         parser.error(f"the two services need two ports, got {options.auth_port} for both")
+    if options.demo_port in (options.auth_port, options.resource_port):
+        parser.error(f"the demo page needs a port of its own, got {options.demo_port} twice")
     return options
 
 
@@ -145,7 +156,10 @@ def parse_flask(argv: list[str], environ: Mapping[str, str] = os.environ) -> arg
 
 
 def quickstart_env(
-    environ: Mapping[str, str], auth_port: int = 8001, resource_port: int = 8002
+    environ: Mapping[str, str],
+    auth_port: int = 8001,
+    resource_port: int = 8002,
+    demo_port: int = 8003,
 ) -> dict[str, str]:
     """Return the quickstart's environment: *environ* plus a default for each setting it lacks."""
     env = dict(environ)
@@ -166,7 +180,16 @@ def quickstart_env(
     # Exactly one key source: a key file the user chose replaces the JWKS URL.
     if not given("RESOURCE_PUBLIC_KEY_FILE"):
         default("RESOURCE_JWKS_URL", f"http://127.0.0.1:{auth_port}/.well-known/jwks.json")
+    # The demo page's origin: localhost like the issuer, so page and services are one site
+    # (ports do not count) and the SameSite=Strict cookie flows between them.
+    default("AUTH_BROWSER_ORIGINS", demo_origin(demo_port))
+    default("RESOURCE_CORS_ORIGINS", demo_origin(demo_port))
     return env
+
+
+def demo_origin(port: int) -> str:
+    """Return the origin the quickstart serves the demo page on."""
+    return f"http://localhost:{port}"
 
 
 def setup() -> None:
@@ -209,7 +232,7 @@ def test(pytest_args: list[str]) -> int:
 
 def flask(options: argparse.Namespace) -> int:
     """Run one Flask CLI command of a service in the quickstart's environment."""
-    env = quickstart_env(os.environ, options.auth_port, options.resource_port)
+    env = quickstart_env(os.environ, options.auth_port, options.resource_port, options.demo_port)
     setup()
     return subprocess.call(
         [BIN / "flask", "--app", options.service, *options.args], cwd=ROOT, env=env
@@ -219,13 +242,13 @@ def flask(options: argparse.Namespace) -> int:
 def up(options: argparse.Namespace) -> int:
     """Check, migrate, create a signing key, and serve both services until Ctrl-C."""
     ports = {"auth_service": options.auth_port, "resource_service": options.resource_port}
-    env = quickstart_env(os.environ, options.auth_port, options.resource_port)
+    env = quickstart_env(os.environ, options.auth_port, options.resource_port, options.demo_port)
     try:
         ProcessSettings.from_env(env)
     except ConfigError as error:
         print(f"dev.py up: configuration error: {error}", file=sys.stderr)
         return APP_LOAD_ERROR
-    for app, port in ports.items():
+    for app, port in {**ports, "demo_page": options.demo_port}.items():
         if port_in_use(port):
             print(
                 f"dev.py up: port {port} ({app}) is in use on 127.0.0.1; stop what holds it, "
@@ -246,6 +269,7 @@ def up(options: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     services: dict[str, subprocess.Popen[bytes]] = {}
+    demo = None
     try:
         for app, port in ports.items():
             services[app] = serve(app, port, env)
@@ -254,10 +278,17 @@ def up(options: argparse.Namespace) -> int:
                 if failure:  # else the service said why, in its one line
                     print(f"dev.py up: {failure}", file=sys.stderr)
                 return 1
+        demo = start_demo_server(
+            "127.0.0.1",
+            options.demo_port,
+            f"http://localhost:{options.auth_port}",
+            f"http://localhost:{options.resource_port}",
+        )
         print(
             f"\ntokenpair is up: auth http://127.0.0.1:{options.auth_port}  "
             f"resource http://127.0.0.1:{options.resource_port}  "
-            f"(access tokens live {env['AUTH_ACCESS_TOKEN_TTL']} s). Ctrl-C stops both.\n",
+            f"(access tokens live {env['AUTH_ACCESS_TOKEN_TTL']} s). Ctrl-C stops both.\n"
+            f"The demo page: {demo_origin(options.demo_port)}/\n",
             flush=True,
         )
         while all(service.poll() is None for service in services.values()):
@@ -267,6 +298,9 @@ def up(options: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if demo is not None:
+            demo.shutdown()
+            demo.server_close()
         for service in services.values():
             if service.poll() is None:
                 service.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask
 
 from auth_service.api import bp
+from auth_service.browser import init_browser_clients
 from auth_service.cli import keys_cli, sessions_cli
 from auth_service.context import AuthDeps, bind
 from auth_service.extensions import VERSION_TABLE, db, migrate
@@ -78,6 +79,8 @@ def create_app(
     register_error_handlers(app)
     init_response_headers(app)
     init_observability(app, "auth_service")
+    # After observability: a refusal here is still logged and counted with its request id.
+    init_browser_clients(app, settings)
     app.register_blueprint(bp)
     app.register_blueprint(
         health_blueprint(

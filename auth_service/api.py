@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, jsonify, request
 
-from auth_service import accounts, errors, sessions
+from auth_service import accounts, browser, errors, sessions
 from auth_service.client_address import client_address
 from auth_service.context import Operation, deps
 from auth_service.extensions import db
@@ -59,14 +59,34 @@ def login() -> Response:
 
 @bp.post("/auth/refresh")
 def refresh() -> Response:
-    presented = _required(json_object(), "refresh_token")
-    return _token_response(sessions.refresh(operation(), presented, client()))
+    body = json_object()
+    if not _browser():
+        return _token_response(
+            sessions.refresh(operation(), _required(body, "refresh_token"), client())
+        )
+    try:
+        pair = sessions.refresh(operation(), _cookie_token(body), client())
+    except errors.InvalidGrant as error:
+        # A dead cookie is worth nothing: the browser drops it with this answer.
+        response = _auth_error(error)
+        browser.expire_refresh_cookie(response)
+        return response
+    return _token_response(pair)
 
 
 @bp.post("/auth/logout")
-def logout() -> tuple[str, int]:
-    sessions.logout(operation(), _required(json_object(), "refresh_token"))
-    return "", 204
+def logout() -> Response:
+    body = json_object()
+    response = Response(status=204)
+    if not _browser():
+        sessions.logout(operation(), _required(body, "refresh_token"))
+        return response
+    _no_token_in_body(body)
+    presented = browser.refresh_cookie()
+    if presented is not None:
+        sessions.logout(operation(), presented)
+    browser.expire_refresh_cookie(response)
+    return response
 
 
 @bp.post("/auth/logout-all")
@@ -115,6 +135,26 @@ def _authenticated() -> tuple[Operation, AccessToken]:
     return op, token
 
 
+def _browser() -> bool:
+    return browser.is_browser_request(deps().settings)
+
+
+def _no_token_in_body(body: dict[str, object]) -> None:
+    # One place per mode: a page that also puts the token in a body has it where scripts read.
+    if "refresh_token" in body:
+        raise errors.InvalidRequest(
+            "From a browser origin the refresh token travels only in its HttpOnly cookie"
+        )
+
+
+def _cookie_token(body: dict[str, object]) -> str:
+    _no_token_in_body(body)
+    presented = browser.refresh_cookie()
+    if presented is None:
+        raise errors.InvalidGrant("No refresh cookie was sent: log in first")
+    return presented
+
+
 def _required(body: dict[str, object], name: str) -> str:
     value = string_field(body, name)
     assert value is not None  # required=True raised otherwise
@@ -122,13 +162,20 @@ def _required(body: dict[str, object], name: str) -> str:
 
 
 def _token_response(pair: sessions.TokenPair) -> Response:
-    response = jsonify(
-        access_token=pair.access_token,
-        token_type="Bearer",
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        scope=pair.scope,
-    )
+    body: dict[str, object] = {
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+        "scope": pair.scope,
+    }
+    in_cookie = _browser()
+    if in_cookie:
+        del body["refresh_token"]  # a page's script reads the body; it never sees this token
+    response = jsonify(body)
+    response.vary.add("Origin")  # the body and the cookie depend on it
+    if in_cookie:
+        browser.set_refresh_cookie(response, pair.refresh_token, pair.refresh_expires_in)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

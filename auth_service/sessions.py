@@ -29,6 +29,8 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     scope: str
+    # Seconds the refresh token stays usable if unused: a browser's cookie lives as long.
+    refresh_expires_in: int
 
 
 def open_session(op: Operation, user_id: str, scope: str) -> TokenPair:
@@ -249,9 +251,12 @@ def _pair(op: Operation, session: Session, refresh_token: str) -> TokenPair:
         subject=session.user_id, scope=session.scope, session_id=session.id, now=op.now
     )
     TOKENS_ISSUED.labels("access").inc()
+    # From `now`, not session.refreshed_at: _rotate updates that column without the ORM.
+    refresh_expires_at = min(op.now + op.deps.policy.refresh_ttl, session.expires_at)
     return TokenPair(
         access_token=access_token,
         expires_in=int(issuer.ttl.total_seconds()),
         refresh_token=refresh_token,
         scope=session.scope,
+        refresh_expires_in=max(0, int((refresh_expires_at - op.now).total_seconds())),
     )

@@ -9,6 +9,7 @@ from shared.config import ConfigError, Env
 from shared.db import database_url
 from shared.keys import SUPPORTED_ALGORITHMS
 from shared.observability import LOG_LEVELS
+from shared.origins import is_loopback_origin, parse_origins
 
 ALL_SCOPES = ("notes:read", "notes:write")
 # The longest throttle window accepted: a counter row is purged once its window has passed.
@@ -40,6 +41,7 @@ class Settings:
     key_activation_delay: int
     jwks_max_age: int
     log_level: str
+    browser_origins: tuple[str, ...]
     scopes: tuple[str, ...] = ALL_SCOPES
 
     @classmethod
@@ -72,6 +74,9 @@ class Settings:
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
             jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+            browser_origins=parse_origins(
+                "AUTH_BROWSER_ORIGINS", env.optional("AUTH_BROWSER_ORIGINS")
+            ),
         )
         settings._check()
         return settings
@@ -108,6 +113,14 @@ class Settings:
                 "AUTH_ADDRESS_MAX_LOGIN_FAILURES must be at least AUTH_LOGIN_MAX_FAILURES "
                 f"({self.address_max_login_failures} < {self.login_max_failures})"
             )
+        for origin in self.browser_origins:
+            # The refresh cookie is Secure: a plain-HTTP page could never get it back, except
+            # on loopback, which browsers treat as potentially trustworthy.
+            if origin.startswith("http://") and not is_loopback_origin(origin):
+                raise ConfigError(
+                    f"AUTH_BROWSER_ORIGINS: {origin} cannot keep the Secure refresh cookie; "
+                    "use https:// (http:// only for localhost, 127.0.0.1 or [::1])"
+                )
         for name, seconds in (
             ("AUTH_LOGIN_FAILURE_WINDOW", self.login_failure_window),
             ("AUTH_ADDRESS_WINDOW", self.address_window),

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask
+from flask_cors import CORS
 
 from resource_service.api import CLOCK_EXTENSION, bp
 from resource_service.extensions import VERSION_TABLE, db, migrate
@@ -60,6 +61,21 @@ def create_app(
     register_error_handlers(app)
     init_response_headers(app)
     init_observability(app, "resource_service")
+    if settings.cors_origins:
+        # Bearer tokens only, no cookies: a page sends Authorization and reads the RFC 6750
+        # answer (WWW-Authenticate says when to refresh).
+        CORS(
+            app,
+            resources={r"/api/.*": {}},
+            origins=list(settings.cors_origins),
+            supports_credentials=False,
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["WWW-Authenticate", "Retry-After"],
+            methods=["GET", "POST", "DELETE"],
+            max_age=600,
+            # Its default answers a request without Origin with every allowed origin listed.
+            always_send=False,
+        )
     app.register_blueprint(bp)
     app.register_blueprint(
         health_blueprint({"store": lambda: ping(db, VERSION_TABLE), "keys": keys.ready})

@@ -14,6 +14,7 @@ from resource_service.keysource import DEFAULT_MAX_STALE
 from shared.config import ConfigError, Env
 from shared.db import database_url
 from shared.observability import LOG_LEVELS
+from shared.origins import parse_origins
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Settings(StoreSettings):
     issuer: str
     audience: str
     leeway: float
+    cors_origins: tuple[str, ...]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, key_source_required: bool = True) -> Settings:
@@ -62,6 +64,9 @@ class Settings(StoreSettings):
             issuer=env.text("RESOURCE_ISSUER", "http://localhost:8001"),
             audience=env.text("RESOURCE_AUDIENCE", "tokenpair-resource"),
             leeway=env.number("RESOURCE_LEEWAY", 5.0),
+            cors_origins=parse_origins(
+                "RESOURCE_CORS_ORIGINS", env.optional("RESOURCE_CORS_ORIGINS")
+            ),
         )
         if settings.public_key_file and settings.jwks_url:
             raise ConfigError(

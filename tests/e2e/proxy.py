@@ -136,7 +136,7 @@ def make_certificates(folder: Path) -> Certificates:
 
 
 def proxy_env(
-    stack: Stack, certificates: Certificates, auth_port: int, resource_port: int, home: Path
+    stack: Stack, certificates: Certificates, ports: ProxyPorts, home: Path
 ) -> dict[str, str]:
     """Return the environment that points deploy/Caddyfile at *stack* on loopback."""
     return {
@@ -148,8 +148,10 @@ def proxy_env(
         "PROXY_BIND": "127.0.0.1",
         "PROXY_HOST": "127.0.0.1",
         "PROXY_TLS": f"{certificates.cert_file} {certificates.key_file}",
-        "PROXY_AUTH_PORT": str(auth_port),
-        "PROXY_RESOURCE_PORT": str(resource_port),
+        "PROXY_AUTH_PORT": str(ports.auth),
+        "PROXY_RESOURCE_PORT": str(ports.resource),
+        "PROXY_DEMO_PORT": str(ports.demo),
+        "PROXY_DEMO_ROOT": str(ROOT / "demo"),
         "PROXY_AUTH_UPSTREAM": f"127.0.0.1:{stack.auth.port}",
         "PROXY_RESOURCE_UPSTREAM": f"127.0.0.1:{stack.resource.port}",
     }
@@ -176,6 +178,10 @@ class Proxy:
     @property
     def resource_url(self) -> str:
         return f"https://127.0.0.1:{self.env['PROXY_RESOURCE_PORT']}"
+
+    @property
+    def demo_url(self) -> str:
+        return f"https://127.0.0.1:{self.env['PROXY_DEMO_PORT']}"
 
     def command(self, action: str = "run") -> list[str]:
         return [str(self.binary), action, "--config", str(CADDYFILE), "--adapter", "caddyfile"]
@@ -227,10 +233,15 @@ class ProxyPorts:
 
     auth: int = field(default_factory=free_port)
     resource: int = field(default_factory=free_port)
+    demo: int = field(default_factory=free_port)
 
     @property
     def issuer(self) -> str:
         return f"https://127.0.0.1:{self.auth}"
+
+    @property
+    def demo_origin(self) -> str:
+        return f"https://127.0.0.1:{self.demo}"
 
 
 def start_proxy(
@@ -241,7 +252,7 @@ def start_proxy(
     ports = ports or ProxyPorts()
     workdir.mkdir(parents=True, exist_ok=True)
     certificates = make_certificates(workdir / "tls")
-    env = proxy_env(stack, certificates, ports.auth, ports.resource, workdir / "home")
+    env = proxy_env(stack, certificates, ports, workdir / "home")
     proxy = Proxy(binary, {**env, **overrides}, certificates, workdir)
     validate = subprocess.run(
         proxy.command("validate"), env=proxy.env, capture_output=True, text=True, timeout=60
@@ -288,11 +299,13 @@ def running_https_stack(
             "AUTH_ISSUER": ports.issuer,
             "AUTH_TRUSTED_PROXIES": "1",
             "GUNICORN_BEHIND_TLS_PROXY": "1",
+            "AUTH_BROWSER_ORIGINS": ports.demo_origin,  # the demo page the proxy serves
             **(auth_env or {}),
         },
         resource_env={
             "RESOURCE_ISSUER": ports.issuer,
             "GUNICORN_BEHIND_TLS_PROXY": "1",
+            "RESOURCE_CORS_ORIGINS": ports.demo_origin,
             **(resource_env or {}),
         },
     ) as stack:

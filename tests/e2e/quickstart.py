@@ -13,10 +13,15 @@ import pytest
 
 from tests.e2e.harness import ROOT
 
-COPIED = ["dev.py", "pyproject.toml", "README.md", "shared", "auth_service", "resource_service"]
+COPIED = [
+    "dev.py", "pyproject.toml", "README.md", "shared", "auth_service", "resource_service", "demo"
+]  # fmt: skip
 # Settings of ours that the developer's shell may hold; a test starts from none of them.
 OUR_PREFIXES = ("AUTH_", "RESOURCE_", "FLASK_", "PROMETHEUS_", "GUNICORN_", "TOKENPAIR_AUTH_")
-OUR_NAMES = {"WEB_CONCURRENCY", "LOG_LEVEL", "TOKENPAIR_RESOURCE_PORT", "TOKENPAIR_PASSWORD"}
+OUR_NAMES = {
+    "WEB_CONCURRENCY", "LOG_LEVEL", "TOKENPAIR_RESOURCE_PORT", "TOKENPAIR_DEMO_PORT",
+    "TOKENPAIR_PASSWORD",
+}  # fmt: skip
 
 
 def quickstart_copy(target: Path) -> Path:

@@ -183,6 +183,7 @@ def test_the_compose_configuration_is_valid_caddy_with_its_own_ca(tmp_path: Path
     assert sorted(listen for server in servers for listen in server["listen"]) == [
         "0.0.0.0:8001",
         "0.0.0.0:8002",
+        "0.0.0.0:8003",  # the demo page
     ]
     (policy,) = config["apps"]["tls"]["automation"]["policies"]
     assert policy == {"subjects": ["localhost"], "issuers": [{"module": "internal"}]}

@@ -30,11 +30,12 @@ class Quickstart:
     def __init__(self, copy: Path, env: dict[str, str]) -> None:
         self.copy = copy
         self.auth_port, self.resource_port = free_port(), free_port()
+        self.demo_port = free_port()
         self.log = copy / "up.log"
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(copy / "dev.py"), "up", "--auth-port", str(self.auth_port),
-                 "--resource-port", str(self.resource_port)],
+                 "--resource-port", str(self.resource_port), "--demo-port", str(self.demo_port)],
                 cwd=copy, env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0,
             )  # fmt: skip
 
@@ -121,13 +122,29 @@ def test_up_on_moved_ports_issues_tokens_its_resource_service_accepts(start: Sta
         f"http://localhost:{quickstart.auth_port}"
     )
     assert me.status_code == 200, me.text
+    # The demo page on its own origin, which both services grant CORS.
+    demo = f"http://localhost:{quickstart.demo_port}"
+    page = requests.get(f"http://127.0.0.1:{quickstart.demo_port}/", timeout=HTTP_TIMEOUT)
+    config = requests.get(f"{page.url}config.json", timeout=HTTP_TIMEOUT).json()
+    assert "app.js" in page.text and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert config == {
+        "auth": f"http://localhost:{quickstart.auth_port}",
+        "resource": f"http://localhost:{quickstart.resource_port}",
+    }
+    for url in (f"{quickstart.auth}/auth/refresh", f"{quickstart.resource}/api/notes"):
+        preflight = requests.options(
+            url,
+            headers={"Origin": demo, "Access-Control-Request-Method": "POST"},
+            timeout=HTTP_TIMEOUT,
+        )
+        assert preflight.headers.get("Access-Control-Allow-Origin") == demo, url
+    assert f"The demo page: {demo}/" in quickstart.log.read_text()
     # dev.py passes gunicorn no --no-control-socket: shared/gunicorn_conf.py turns it off, so
     # the two masters do not both claim gunicorn's one per-user socket path.
     assert "Control socket listening" not in quickstart.log.read_text()
     assert quickstart.stop() == 0, quickstart.output()
-    assert not any(_listening(port) for port in (quickstart.auth_port, quickstart.resource_port)), (
-        "a service outlived dev.py"
-    )
+    ports = (quickstart.auth_port, quickstart.resource_port, quickstart.demo_port)
+    assert not any(_listening(port) for port in ports), "a service outlived dev.py"
 
 
 def test_up_with_a_key_file_uses_it_and_sets_no_jwks_url(copy: Path, start: Starter) -> None:

@@ -14,6 +14,7 @@ from tests.e2e.harness import ROOT, Stack, make_stack
 
 MARKER = "<!-- walkthrough -->"
 GRACE = "1"
+PAGE = "http://localhost:8003"  # the walkthrough's default PAGE, the quickstart's demo origin
 
 
 def walkthrough_script(readme: Path = ROOT / "README.md") -> str:
@@ -31,7 +32,11 @@ def quick_stack(site: Path, tmp_path: Path) -> Iterator[Stack]:
     running = make_stack(
         site,
         tmp_path / "work",
-        auth_env={"AUTH_ACCESS_TOKEN_TTL": "2", "AUTH_REFRESH_REUSE_GRACE": GRACE},
+        auth_env={
+            "AUTH_ACCESS_TOKEN_TTL": "2",
+            "AUTH_REFRESH_REUSE_GRACE": GRACE,
+            "AUTH_BROWSER_ORIGINS": PAGE,
+        },
         resource_env={"RESOURCE_LEEWAY": "0"},
     )
     yield running
@@ -86,3 +91,16 @@ def test_the_readme_walkthrough_runs_verbatim(quick_stack: Stack, tmp_path: Path
     assert "HTTP 204" in logout
     assert logout[-1] == "HTTP 401"
     assert '"error":"invalid_grant"' in logout[-2]
+
+    login = step(9)
+    assert "tokenpair_refresh=<token>;" in login
+    for attribute in ("Secure", "HttpOnly", "Path=/auth", "SameSite=Strict"):
+        assert attribute in login
+    assert "body: access_token, expires_in, scope, token_type" in login
+    assert "HTTP 200" in step(10) and "cookie rotated: yes" in step(10)
+    assert '"error":"invalid_origin"' in step(11) and "HTTP 403" in step(11)
+    browser_logout = step(12).splitlines()
+    assert browser_logout[1] == "HTTP 204"
+    assert "cookies left in the jar: 0" in browser_logout
+    assert browser_logout[-1] == "HTTP 401"
+    assert '"error":"invalid_grant"' in browser_logout[-2]

@@ -111,7 +111,13 @@ def problems_with(service: str, app: Flask, request: dict[str, Any], response: A
     if str(status) not in operation["responses"]:
         return [*found, f"{status} is not documented for {method} {template}"]
     challenge = response.headers.get("WWW-Authenticate")
-    if document.needs_bearer(operation) and status in (401, 403) or challenge is not None:
+    refused_origin = isinstance(body, dict) and body.get("error") == "invalid_origin"
+    if (
+        document.needs_bearer(operation)
+        and status in (401, 403)
+        and not refused_origin
+        or (challenge is not None)
+    ):
         # Every bearer 401/403 has one; a 400 for a malformed Authorization header may.
         if not CHALLENGE.fullmatch(challenge or ""):
             found.append(f"{status} without an RFC 6750 challenge: {challenge!r}")

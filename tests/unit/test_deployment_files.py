@@ -43,7 +43,7 @@ GUNICORN_VARIABLES = variables_read_by(ProcessSettings.from_env, {}) | set(
 )
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 CADDYFILE_TEXT = CADDYFILE.read_text()
-PUBLIC_PORTS = ["8001:8001", "8002:8002"]
+PUBLIC_PORTS = ["8001:8001", "8002:8002", "8003:8003"]  # auth, resource, the demo page
 
 
 def test_the_compose_file_validates_against_the_compose_specification() -> None:
@@ -129,8 +129,9 @@ def test_the_proxy_serves_the_published_ports_over_tls_only_with_hsts() -> None:
     assert sites == [
         "https://{$PROXY_HOST:localhost}:{$PROXY_AUTH_PORT:8001}",
         "https://{$PROXY_HOST:localhost}:{$PROXY_RESOURCE_PORT:8002}",
+        "https://{$PROXY_HOST:localhost}:{$PROXY_DEMO_PORT:8003}",
     ]
-    assert [port.split(":")[0] for port in PUBLIC_PORTS] == ["8001", "8002"]
+    assert [port.split(":")[0] for port in PUBLIC_PORTS] == ["8001", "8002", "8003"]
     assert "auto_https disable_redirects" in CADDYFILE_TEXT  # no plain-HTTP listener at all
     assert "tls {$PROXY_TLS:internal}" in CADDYFILE_TEXT
     assert 'Strict-Transport-Security "max-age={$PROXY_HSTS_MAX_AGE:31536000}"' in CADDYFILE_TEXT
@@ -173,3 +174,11 @@ def harness_setup() -> dict[str, list[str]]:
     from tests.e2e.harness import SETUP_COMMANDS
 
     return {app: [" ".join(args) for args in steps] for app, steps in SETUP_COMMANDS.items()}
+
+
+def test_the_demo_origin_of_compose_is_the_one_both_services_allow() -> None:
+    demo = "https://localhost:8003"
+    assert SERVICES["auth"]["environment"]["AUTH_BROWSER_ORIGINS"] == demo
+    assert SERVICES["resource"]["environment"]["RESOURCE_CORS_ORIGINS"] == demo
+    assert "./demo:/srv/demo:ro" in SERVICES["proxy"]["volumes"]
+    assert "root * {$PROXY_DEMO_ROOT:/srv/demo}" in CADDYFILE_TEXT

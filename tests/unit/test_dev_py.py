@@ -18,6 +18,8 @@ def test_the_quickstart_fills_in_short_tokens_the_issuer_and_the_jwks_url() -> N
         "AUTH_ISSUER": "http://localhost:8001",
         "RESOURCE_ISSUER": "http://localhost:8001",
         "RESOURCE_JWKS_URL": JWKS,
+        "AUTH_BROWSER_ORIGINS": "http://localhost:8003",
+        "RESOURCE_CORS_ORIGINS": "http://localhost:8003",
     }
 
 
@@ -26,6 +28,17 @@ def test_the_issuer_and_the_jwks_url_follow_a_moved_auth_port() -> None:
 
     assert env["AUTH_ISSUER"] == env["RESOURCE_ISSUER"] == "http://localhost:9001"
     assert env["RESOURCE_JWKS_URL"] == "http://127.0.0.1:9001/.well-known/jwks.json"
+
+
+def test_the_demo_origin_follows_its_port_and_never_replaces_origins_the_user_set() -> None:
+    moved = dev.quickstart_env({}, demo_port=9003)
+    given = dev.quickstart_env({"AUTH_BROWSER_ORIGINS": "https://app.example"})
+
+    assert (
+        moved["AUTH_BROWSER_ORIGINS"] == moved["RESOURCE_CORS_ORIGINS"] == "http://localhost:9003"
+    )
+    assert given["AUTH_BROWSER_ORIGINS"] == "https://app.example"
+    assert given["RESOURCE_CORS_ORIGINS"] == "http://localhost:8003"
 
 
 def test_a_key_file_the_user_set_gets_no_jwks_url_beside_it() -> None:
@@ -82,6 +95,8 @@ def test_ports_come_from_the_flags_then_the_environment_then_the_defaults() -> N
         (["--resource-port", "0"], {}, "--resource-port"),
         ([], {"TOKENPAIR_AUTH_PORT": "http"}, "TOKENPAIR_AUTH_PORT"),
         (["--auth-port", "9000", "--resource-port", "9000"], {}, "two ports"),
+        (["--demo-port", "8001"], {}, "demo page needs a port of its own"),
+        ([], {"TOKENPAIR_DEMO_PORT": "x"}, "TOKENPAIR_DEMO_PORT"),
     ],
 )
 def test_a_bad_port_is_one_line_naming_the_flag_or_variable(
