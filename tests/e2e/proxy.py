@@ -271,6 +271,7 @@ def running_https_stack(
     *,
     auth_env: dict[str, str] | None = None,
     resource_env: dict[str, str] | None = None,
+    workers: int = 2,
     **proxy_overrides: str,
 ) -> Iterator[HttpsStack]:
     """Run both services (SQLite) behind Caddy as compose configures them; stop all afterwards.
@@ -295,6 +296,7 @@ def running_https_stack(
             "GUNICORN_BEHIND_TLS_PROXY": "1",
             **(resource_env or {}),
         },
+        workers=workers,
     ) as stack:
         proxy = start_proxy(stack, workdir / "proxy", ports, **proxy_overrides)
         try:
