@@ -73,6 +73,7 @@ def probe(url: str, **kwargs: object) -> float:
 EDGE_PROCESS = {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "1"}
 RECOVERY = 10.0
 OBSERVE = 3.0
+HEADER_TIMEOUT = 1
 
 
 def keeps_answering(*targets: tuple[str, dict[str, object]]) -> None:
@@ -88,7 +89,11 @@ def keeps_answering(*targets: tuple[str, dict[str, object]]) -> None:
 @pytest.fixture(scope="module")
 def edge(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsStack]:
     with running_https_stack(
-        site, tmp_path_factory.mktemp("slow-edge"), auth_env=EDGE_PROCESS, workers=1
+        site,
+        tmp_path_factory.mktemp("slow-edge"),
+        auth_env=EDGE_PROCESS,
+        workers=1,
+        PROXY_READ_HEADER_TIMEOUT=f"{HEADER_TIMEOUT}s",
     ) as running:
         yield running
 
@@ -142,3 +147,15 @@ def test_one_stalled_body_per_worker_leaves_the_quickstart_answering(quickstart:
         for _ in range(3):
             assert probe(quickstart.auth.url) < PROMPT
         assert all(still_waiting(stall) for stall in stalls)
+
+
+def test_the_proxy_disconnects_a_client_that_stalls_in_its_headers(edge: HttpsStack) -> None:
+    tls = ssl.create_default_context(cafile=str(edge.ca_file))
+    port = int(edge.proxy.env["PROXY_AUTH_PORT"])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with tls.wrap_socket(raw, server_hostname="127.0.0.1") as connection:
+            connection.sendall(STALLED_LOGIN.split(b"Content-Type")[0])
+            # Closed without an answer once PROXY_READ_HEADER_TIMEOUT (1 s) has passed; a
+            # generous deadline, not a timing assertion.
+            connection.settimeout(HEADER_TIMEOUT + RECOVERY)
+            assert connection.recv(1) == b""
