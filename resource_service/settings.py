@@ -11,9 +11,12 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from resource_service.keysource import DEFAULT_MAX_STALE
-from shared.config import ConfigError, Env
+from shared.config import ConfigError, Env, body_limit
 from shared.db import database_url
 from shared.observability import LOG_LEVELS
+
+# The largest request body by default: room for the longest note, escaped (10,000 characters).
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Settings(StoreSettings):
     issuer: str
     audience: str
     leeway: float
+    max_body_bytes: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, key_source_required: bool = True) -> Settings:
@@ -62,6 +66,7 @@ class Settings(StoreSettings):
             issuer=env.text("RESOURCE_ISSUER", "http://localhost:8001"),
             audience=env.text("RESOURCE_AUDIENCE", "tokenpair-resource"),
             leeway=env.number("RESOURCE_LEEWAY", 5.0),
+            max_body_bytes=body_limit(env, "RESOURCE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
         if settings.public_key_file and settings.jwks_url:
             raise ConfigError(

@@ -98,6 +98,8 @@ SETTINGS_CASES = {
     ),
     "jwks-url-not-http": up({"RESOURCE_JWKS_URL": "file:///etc/jwks.json"}, "RESOURCE_JWKS_URL"),
     "leeway-abc": up({"RESOURCE_LEEWAY": "abc"}, "RESOURCE_LEEWAY"),
+    "auth-body-limit-too-small": up({"AUTH_MAX_BODY_BYTES": "100"}, "AUTH_MAX_BODY_BYTES"),
+    "resource-body-limit-abc": up({"RESOURCE_MAX_BODY_BYTES": "64KiB"}, "RESOURCE_MAX_BODY_BYTES"),
     "threads-0": up({"GUNICORN_THREADS": "0"}, "GUNICORN_THREADS"),
     "graceful-timeout-negative": up(
         {"GUNICORN_GRACEFUL_TIMEOUT": "-1"}, "GUNICORN_GRACEFUL_TIMEOUT"

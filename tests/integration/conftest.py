@@ -146,8 +146,19 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 @pytest.fixture
+def resource_env() -> dict[str, str]:
+    """Extra environment of the resource app; a test may change it before asking for the app."""
+    return {}
+
+
+@pytest.fixture
 def resource_app(
-    database_kind: str, tmp_path: Path, auth_app: Flask, keys_dir: Path, clock: FakeClock
+    database_kind: str,
+    tmp_path: Path,
+    auth_app: Flask,
+    keys_dir: Path,
+    clock: FakeClock,
+    resource_env: dict[str, str],
 ) -> Iterator[Flask]:
     """The resource service, trusting the auth app's public keys through a JWKS file."""
     jwks_file = tmp_path / "jwks.json"
@@ -156,7 +167,11 @@ def resource_app(
     )
     with fresh_database(database_kind, tmp_path) as url:
         app = resource_service.create_app(
-            {"RESOURCE_DATABASE_URL": url, "RESOURCE_PUBLIC_KEY_FILE": str(jwks_file)},
+            {
+                "RESOURCE_DATABASE_URL": url,
+                "RESOURCE_PUBLIC_KEY_FILE": str(jwks_file),
+                **resource_env,
+            },
             clock=clock,
         )
         app.config["TESTING"] = True
