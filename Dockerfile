@@ -20,4 +20,4 @@ WORKDIR /srv/tokenpair
 EXPOSE 8001 8002
 # docker-compose.yml gives each service its own command; alone, the image serves the auth service
 # over plain HTTP on 0.0.0.0 and warns about it at start-up: put a TLS proxy in front.
-CMD ["gunicorn", "-c", "python:shared.gunicorn_conf", "--bind", "0.0.0.0:8001", "auth_service:create_app()"]
+CMD ["python", "-m", "shared.serve", "auth_service", "--bind", "0.0.0.0:8001"]

@@ -339,11 +339,9 @@ def check_settings(app: str, env: dict[str, str]) -> None:
 
 def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start gunicorn on one service's factory (workers and timeouts: shared/gunicorn_conf.py)."""
+    # shared.serve checks WEB_CONCURRENCY and the other process settings before gunicorn starts.
     command: list[str | Path] = [
-        BIN / "gunicorn",
-        "--bind", f"127.0.0.1:{port}",
-        "--config", "python:shared.gunicorn_conf",
-        f"{app}:create_app()",
+        BIN / "python", "-m", "shared.serve", app, "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
 

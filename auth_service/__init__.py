@@ -32,7 +32,6 @@ from shared.health import health_blueprint
 from shared.observability import configure_logging, init_observability
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
-MAX_BODY_BYTES = 16 * 1024
 
 
 def create_app(
@@ -47,7 +46,7 @@ def create_app(
 
     configure_logging("auth_service", settings.log_level)
     app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     with exit_on_config_error("auth_service"):
         init_store(
             app, db, migrate, settings.database_url, MIGRATIONS, variable="AUTH_DATABASE_URL"

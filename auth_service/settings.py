@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.config import ConfigError, Env
+from shared.config import ConfigError, Env, body_limit
 from shared.db import database_url
 from shared.keys import SUPPORTED_ALGORITHMS
 from shared.observability import LOG_LEVELS
@@ -14,6 +14,8 @@ from shared.origins import is_loopback_origin, parse_origins
 ALL_SCOPES = ("notes:read", "notes:write")
 # The longest throttle window accepted: a counter row is purged once its window has passed.
 MAX_WINDOW = 7 * 86_400
+# The largest request body by default: a login or registration is a few hundred bytes.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Settings:
     trusted_proxies: int
     key_activation_delay: int
     jwks_max_age: int
+    max_body_bytes: int
     log_level: str
     browser_origins: tuple[str, ...]
     scopes: tuple[str, ...] = ALL_SCOPES
@@ -73,6 +76,7 @@ class Settings:
             trusted_proxies=env.integer("AUTH_TRUSTED_PROXIES", 0, minimum=0),
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
             jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
+            max_body_bytes=body_limit(env, "AUTH_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             browser_origins=parse_origins(
                 "AUTH_BROWSER_ORIGINS", env.optional("AUTH_BROWSER_ORIGINS")

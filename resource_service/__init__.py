@@ -27,7 +27,6 @@ from shared.health import health_blueprint
 from shared.observability import configure_logging, init_observability
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
-MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(
@@ -54,6 +53,7 @@ def create_app(
             )
 
     app = _store_app(settings)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.extensions[CLOCK_EXTENSION] = clock
     app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
         keys, issuer=settings.issuer, audience=settings.audience, leeway=settings.leeway
@@ -87,7 +87,6 @@ def _store_app(settings: StoreSettings) -> Flask:
     """Return the app with logging and its store bound: all that the Flask CLI commands need."""
     configure_logging("resource_service", settings.log_level)
     app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     with exit_on_config_error("resource_service"):
         init_store(
             app, db, migrate, settings.database_url, MIGRATIONS, variable="RESOURCE_DATABASE_URL"

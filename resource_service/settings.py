@@ -11,10 +11,13 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from resource_service.keysource import DEFAULT_MAX_STALE
-from shared.config import ConfigError, Env
+from shared.config import ConfigError, Env, body_limit
 from shared.db import database_url
 from shared.observability import LOG_LEVELS
 from shared.origins import parse_origins
+
+# The largest request body by default: room for the longest note, escaped (10,000 characters).
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Settings(StoreSettings):
     audience: str
     leeway: float
     cors_origins: tuple[str, ...]
+    max_body_bytes: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, key_source_required: bool = True) -> Settings:
@@ -67,6 +71,7 @@ class Settings(StoreSettings):
             cors_origins=parse_origins(
                 "RESOURCE_CORS_ORIGINS", env.optional("RESOURCE_CORS_ORIGINS")
             ),
+            max_body_bytes=body_limit(env, "RESOURCE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
         if settings.public_key_file and settings.jwks_url:
             raise ConfigError(

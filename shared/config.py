@@ -104,6 +104,17 @@ class ProcessSettings:
         return settings
 
 
+# Request body limits (AUTH_MAX_BODY_BYTES, RESOURCE_MAX_BODY_BYTES): below 1 KiB no login or
+# note fits; a body is read into memory whole, so more than 10 MiB is a typo, not a need.
+MIN_BODY_BYTES = 1024
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def body_limit(env: Env, name: str, default: int) -> int:
+    """Return the request body limit *name* in bytes, within the bounds above, or fail naming it."""
+    return env.integer(name, default, minimum=MIN_BODY_BYTES, maximum=MAX_BODY_BYTES)
+
+
 # Far above what a host runs well, low enough that a typo (an extra zero or two) is caught.
 MAX_WORKERS = 64
 MAX_THREADS = 256

@@ -282,6 +282,7 @@ def running_https_stack(
     *,
     auth_env: dict[str, str] | None = None,
     resource_env: dict[str, str] | None = None,
+    workers: int = 2,
     **proxy_overrides: str,
 ) -> Iterator[HttpsStack]:
     """Run both services (SQLite) behind Caddy as compose configures them; stop all afterwards.
@@ -308,6 +309,7 @@ def running_https_stack(
             "RESOURCE_CORS_ORIGINS": ports.demo_origin,
             **(resource_env or {}),
         },
+        workers=workers,
     ) as stack:
         proxy = start_proxy(stack, workdir / "proxy", ports, **proxy_overrides)
         try:

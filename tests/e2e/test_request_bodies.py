@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from auth_service import MAX_BODY_BYTES as AUTH_LIMIT
-from resource_service import MAX_BODY_BYTES as RESOURCE_LIMIT
+from auth_service.settings import DEFAULT_MAX_BODY_BYTES as AUTH_LIMIT
+from resource_service.settings import DEFAULT_MAX_BODY_BYTES as RESOURCE_LIMIT
 from tests.e2e.harness import HTTP_TIMEOUT, Stack, bearer, running_stack, sign_up
 
 

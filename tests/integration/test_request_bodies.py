@@ -8,8 +8,8 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from auth_service import MAX_BODY_BYTES as AUTH_LIMIT
-from resource_service import MAX_BODY_BYTES as RESOURCE_LIMIT
+from auth_service.settings import DEFAULT_MAX_BODY_BYTES as AUTH_LIMIT
+from resource_service.settings import DEFAULT_MAX_BODY_BYTES as RESOURCE_LIMIT
 from tests.integration.conftest import AuthActions, assert_error, bearer
 
 CREDENTIALS = b'{"username": "ann", "password": "correct horse battery staple"}'
@@ -113,3 +113,44 @@ def test_a_chunked_body_within_the_limit_is_read_whole(api: FlaskClient, auth: A
 
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
     assert response.get_json()["text"] == text
+
+
+CONFIGURED_LIMIT = 2048
+
+
+def test_a_configured_auth_body_limit_is_the_one_enforced_and_named(
+    request: pytest.FixtureRequest, auth_env: dict[str, str], database_kind: str
+) -> None:
+    auth_env["AUTH_MAX_BODY_BYTES"] = str(CONFIGURED_LIMIT)
+    client: FlaskClient = request.getfixturevalue("client")
+
+    over = post(client, "/auth/login", too_large(CONFIGURED_LIMIT), "application/json")
+    under = post(client, "/auth/login", too_large(CONFIGURED_LIMIT - 100), "application/json")
+
+    body = assert_error(over, 413, "invalid_request")
+    assert f"limit of {CONFIGURED_LIMIT} bytes" in body["error_description"]
+    assert under.status_code == 400  # read and judged: no "username", not too large
+
+
+def test_a_configured_resource_body_limit_holds_for_chunked_bodies_too(
+    request: pytest.FixtureRequest, resource_env: dict[str, str], database_kind: str
+) -> None:
+    resource_env["RESOURCE_MAX_BODY_BYTES"] = str(CONFIGURED_LIMIT)
+    api: FlaskClient = request.getfixturevalue("api")
+    auth: AuthActions = request.getfixturevalue("auth")
+    headers = {**bearer(auth.tokens()["access_token"]), "Content-Type": "application/json"}
+
+    def chunked(data: bytes) -> object:
+        return api.post(
+            "/api/notes",
+            input_stream=io.BytesIO(data),
+            headers=headers,
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+
+    over = chunked(too_large(CONFIGURED_LIMIT))
+    under = chunked(too_large(CONFIGURED_LIMIT - 100))
+
+    body = assert_error(over, 413, "invalid_request")
+    assert f"limit of {CONFIGURED_LIMIT} bytes" in body["error_description"]
+    assert under.status_code == 201, under.get_data(as_text=True)[:300]  # type: ignore[attr-defined]

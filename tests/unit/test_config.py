@@ -533,3 +533,28 @@ def test_an_existing_metrics_folder_is_accepted(tmp_path: Path) -> None:
     settings = ProcessSettings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
 
     assert settings.metrics_dir == str(tmp_path)
+
+
+BODY_LIMITS = [
+    (AuthSettings.from_env, "AUTH_MAX_BODY_BYTES", {}),
+    (ResourceSettings.from_env, "RESOURCE_MAX_BODY_BYTES", {"RESOURCE_JWKS_URL": JWKS_URL}),
+]
+
+
+@pytest.mark.parametrize(("read", "name", "base"), BODY_LIMITS)
+def test_each_service_reads_its_body_limit(read: Reader, name: str, base: dict[str, str]) -> None:
+    assert read({**base, name: "2048"}).max_body_bytes == 2048  # type: ignore[attr-defined]
+
+
+def test_the_body_limits_default_to_16_kib_for_auth_and_64_kib_for_resource() -> None:
+    assert AuthSettings.from_env({}).max_body_bytes == 16 * 1024
+    assert ResourceSettings.from_env({"RESOURCE_JWKS_URL": JWKS_URL}).max_body_bytes == 64 * 1024
+
+
+@pytest.mark.parametrize(("read", "name", "base"), BODY_LIMITS)
+@pytest.mark.parametrize("raw", ["1023", str(10 * 1024 * 1024 + 1), "16k", "-1"])
+def test_a_body_limit_outside_1_kib_to_10_mib_fails_naming_the_variable(
+    read: Reader, name: str, base: dict[str, str], raw: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{name}.*from 1024 to 10485760"):
+        read({**base, name: raw})

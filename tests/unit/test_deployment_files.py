@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -100,8 +101,9 @@ def test_containers_run_the_commands_the_e2e_harness_runs(
     positions = [command.index(step) for step in steps]
     assert positions == sorted(positions)
     assert [step.split(f"{app} ")[1] for step in steps] == setup
-    assert re.search(rf"exec gunicorn .*'{app}:create_app\(\)'", command)
-    assert command.index("exec gunicorn") > positions[-1]
+    # The launcher that checks the process settings, then becomes gunicorn (shared/serve.py).
+    assert re.search(rf"exec python -m shared\.serve {app} ", command)
+    assert command.index("exec python -m shared.serve") > positions[-1]
 
 
 def test_only_the_proxy_publishes_ports_the_quickstart_ones() -> None:
@@ -167,6 +169,11 @@ def test_gunicorn_behind_the_proxy_is_told_that_tls_is_terminated_in_front() -> 
 def test_the_image_runs_as_a_non_root_user() -> None:
     users = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
+
+
+def test_the_image_starts_gunicorn_through_the_launcher_that_checks_process_settings() -> None:
+    (command,) = re.findall(r"^CMD\s+(.+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert json.loads(command)[:4] == ["python", "-m", "shared.serve", "auth_service"]
 
 
 @pytest.fixture
