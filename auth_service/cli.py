@@ -132,7 +132,8 @@ def keys_list() -> None:
     click.echo(_table(rows))
 
 
-@keys_cli.command("retire")
+# A kid is a base64url thumbprint, so it may begin with "-": it must not be taken for an option.
+@keys_cli.command("retire", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @click.option("--force", is_flag=True, help="Retire even if tokens it signed may still live.")
 def keys_retire(kid: str, force: bool) -> None:

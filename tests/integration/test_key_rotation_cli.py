@@ -98,3 +98,13 @@ def test_a_published_key_can_be_withdrawn_to_roll_a_rotation_back(auth_app: Flas
 def test_retiring_an_unknown_kid_fails_with_a_clear_message(auth_app: Flask) -> None:
     answer = run(auth_app, "retire", "no-such-kid")
     assert answer.exit_code != 0 and "no key no-such-kid" in answer.output
+
+
+@pytest.mark.parametrize(
+    "args", [["-weYP1hvv"], ["-weYP1hvv", "--force"], ["--force", "-weYP1hvv"]]
+)
+def test_a_kid_that_begins_with_a_dash_is_a_kid_not_an_option(
+    auth_app: Flask, args: list[str]
+) -> None:
+    answer = run(auth_app, "retire", *args)
+    assert answer.exit_code != 0 and "no key -weYP1hvv" in answer.output, answer.output
