@@ -172,6 +172,26 @@ exits 0 only when every check of every area holds (a skipped check says why). Ar
 `--` go to pytest, e.g. `-- -k rotation -x`."""
 
 
+# What the kit cannot see from outside: (option, default, meaning). The access-token lifetime
+# it reads from each token response's `expires_in`.
+CONFORMANCE_WAITS = (
+    ("grace", 10.0, "the deployment's AUTH_REFRESH_REUSE_GRACE"),
+    ("leeway", 5.0, "the deployment's RESOURCE_LEEWAY"),
+    ("max-wait", 20.0, "longest a check may wait for a token or grace window to run out; "
+     "a check that would wait longer is skipped with the reason"),
+)  # fmt: skip
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 86400, got {text!r}")
+    return seconds
+
+
 def parse_conformance(argv: list[str]) -> argparse.Namespace:
     """Parse the options of ``conformance``."""
     parser = _Parser(
@@ -184,6 +204,11 @@ def parse_conformance(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--ca-file", metavar="PEM", help="CA certificate(s) to trust for HTTPS (e.g. Caddy's root)"
     )
+    for name, default, what in CONFORMANCE_WAITS:
+        parser.add_argument(
+            f"--{name}", type=_seconds, default=default, metavar="SECONDS",
+            help=f"{what} (default {default:g})",
+        )  # fmt: skip
     split = argv.index("--") if "--" in argv else len(argv)
     options = parser.parse_args(argv[:split])
     options.pytest_args = argv[split + 1 :]
@@ -207,6 +232,8 @@ def conformance(options: argparse.Namespace) -> int:
             "-q", "--tb=short", f"--junitxml={report}",
             "--auth-url", options.auth_url, "--resource-url", options.resource_url,
             *(["--ca-file", str(Path(options.ca_file).resolve())] if options.ca_file else []),
+            "--grace", str(options.grace), "--leeway", str(options.leeway),
+            "--max-wait", str(options.max_wait),
             *options.pytest_args,
         ]  # fmt: skip
         code = subprocess.call([str(part) for part in command], cwd=ROOT)

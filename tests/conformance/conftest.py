@@ -20,6 +20,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--auth-url", help="base URL of the auth service under test")
     group.addoption("--resource-url", help="base URL of the resource service under test")
     group.addoption("--ca-file", help="CA bundle (PEM) to trust for HTTPS, e.g. Caddy's root")
+    group.addoption(
+        "--grace", type=float, default=10.0, help="the refresh reuse grace, s (default 10)"
+    )
+    group.addoption(
+        "--leeway", type=float, default=5.0, help="the resource service's leeway, s (default 5)"
+    )
+    group.addoption(
+        "--max-wait",
+        type=float,
+        default=20.0,
+        help="longest a check may wait for a token or grace window to run out, s (default 20);"
+        " longer ones are skipped",
+    )
 
 
 def _given(config: pytest.Config) -> Deployment | None:
@@ -32,7 +45,14 @@ def _given(config: pytest.Config) -> Deployment | None:
     ca_file = config.getoption("--ca-file", default=None)
     if ca_file and not Path(ca_file).is_file():
         raise pytest.UsageError(f"--ca-file {ca_file}: no such file")
-    return Deployment(auth_url.rstrip("/"), resource_url.rstrip("/"), verify=ca_file or True)
+    return Deployment(
+        auth_url.rstrip("/"),
+        resource_url.rstrip("/"),
+        verify=ca_file or True,
+        grace=config.getoption("--grace"),
+        leeway=config.getoption("--leeway"),
+        max_wait=config.getoption("--max-wait"),
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -57,8 +77,18 @@ def deployment(
         return
     from tests.e2e.harness import running_stack
 
+    # A module may ask the ring for other settings (short tokens, a short grace window), as a
+    # team would point the kit at a deployment configured so.
+    auth_env, resource_env = getattr(request.module, "RING_SETTINGS", ({}, {}))
     site = request.getfixturevalue("site")
-    with running_stack(site, tmp_path_factory.mktemp("kit"), request.param) as stack:
+    workdir = tmp_path_factory.mktemp("kit")
+    with running_stack(
+        site, workdir, request.param, auth_env=auth_env, resource_env=resource_env
+    ) as stack:
         yield Deployment(
-            stack.auth.url, stack.resource.url, keys_dir=stack.auth.workdir / "var" / "keys"
+            stack.auth.url,
+            stack.resource.url,
+            keys_dir=stack.auth.workdir / "var" / "keys",
+            grace=float(auth_env.get("AUTH_REFRESH_REUSE_GRACE", 10)),
+            leeway=float(resource_env.get("RESOURCE_LEEWAY", 5)),
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.support import STRONG_PASSWORD, random_name
@@ -24,6 +25,17 @@ class Deployment:
     # A folder holding the issuer's <kid>.pem private keys: only the e2e ring has one, so the
     # forgeries that need a real signature run there and are skipped against a deployment.
     keys_dir: Path | None = None
+    # What the kit cannot see from outside (the access-token lifetime it reads from
+    # `expires_in`): the refresh reuse grace and the resource service's clock leeway, in
+    # seconds, and how long a check may wait for a token or a grace window to run out.
+    grace: float = 10.0
+    leeway: float = 5.0
+    max_wait: float = 20.0
+
+    def wait_allowed(self, seconds: float, what: str) -> None:
+        """Skip the calling check, saying why, when it would wait longer than ``max_wait``."""
+        if seconds > self.max_wait:
+            pytest.skip(f"{what} takes {seconds:g} s, more than --max-wait {self.max_wait:g} s")
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request to *url* (absolute) with the kit's CA and timeout."""

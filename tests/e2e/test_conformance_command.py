@@ -13,7 +13,7 @@ import pytest
 from tests.e2e.harness import ROOT, Stack, running_stack
 
 # A few checks of each area: the whole kit already runs in this ring (tests/conformance).
-SAMPLE = "jwks or grace or alg-none or wrong-issuer"
+SAMPLE = "jwks or grace or alg-none or wrong-issuer or expiry"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def conformance(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "dev.py", "conformance", "--auth-url", auth_url,
-         "--resource-url", resource_url, "--", *pytest_args],
+         "--resource-url", resource_url, "--max-wait", "5", "--", *pytest_args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -44,11 +44,14 @@ def test_the_kit_passes_against_a_running_stack_with_one_line_per_area(sqlite_st
 
     assert run.returncode == 0, run.stdout + run.stderr
     areas = summary(run)
-    assert set(areas) == {"contract", "forged tokens", "rotation"}, run.stdout
+    assert set(areas) == {"contract", "expiry", "forged tokens", "rotation"}, run.stdout
     assert all(line.startswith("ok") for line in areas.values()), areas
     # Without the issuer's key a forgery that needs a real signature is skipped, and says why.
     assert "1 skipped" in areas["forged tokens"]
     assert "needs the issuer's private key" in run.stdout
+    # The stack's 300 s tokens and 10 s grace are longer than --max-wait 5: skipped, not waited.
+    assert "2 skipped" in areas["expiry"]
+    assert "more than --max-wait 5 s" in run.stdout
 
 
 def test_the_kit_fails_a_deployment_that_breaks_the_contract(sqlite_stack: Stack) -> None:

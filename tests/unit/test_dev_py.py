@@ -126,7 +126,17 @@ def test_conformance_takes_the_two_urls_and_passes_what_follows_a_double_dash_to
 
     assert (options.auth_url, options.resource_url) == ("https://a.example", "http://r:8002")
     assert options.ca_file is None
+    assert (options.grace, options.leeway, options.max_wait) == (10, 5, 20)
     assert options.pytest_args == ["-k", "jwks"]
+
+
+def test_conformance_takes_the_settings_it_cannot_see_as_seconds() -> None:
+    options = dev.parse_conformance(
+        ["--auth-url", "http://a", "--resource-url", "http://r", "--grace", "0.5"]
+        + ["--leeway", "0", "--max-wait", "400"]
+    )
+
+    assert (options.grace, options.leeway, options.max_wait) == (0.5, 0, 400)
 
 
 @pytest.mark.parametrize(
@@ -135,6 +145,8 @@ def test_conformance_takes_the_two_urls_and_passes_what_follows_a_double_dash_to
         (["--resource-url", "http://r"], "--auth-url"),
         (["--auth-url", "a.example", "--resource-url", "http://r"], "--auth-url"),
         (["--auth-url", "http://a", "--resource-url", "http://r", "--ca-file", "/no/such"], "ca"),
+        (["--auth-url", "http://a", "--resource-url", "http://r", "--grace", "-1"], "--grace"),
+        (["--auth-url", "http://a", "--resource-url", "http://r", "--max-wait", "x"], "max-wait"),
     ],
 )
 def test_a_bad_conformance_option_is_one_line_naming_it(
