@@ -9,9 +9,9 @@
                             quickstart's environment
     python3 dev.py test [PYTEST ARGS ...]
                             set up, then run ruff, mypy and the test suite
-    python3 dev.py conformance --auth-url URL --resource-url URL [--ca-file PEM]
-                            check a running deployment against the contract over HTTP
-                            (tests/conformance), one line per area; exit 0 only if all hold
+    python3 dev.py conformance --auth-url URL --resource-url URL [--ca-file PEM] ...
+                            set up, then check a running deployment against the contract
+                            over HTTP (python -m tests.conformance), one line per area
 
 Each sets up ./.venv first (installing the project again only when pyproject.toml changed).
 `python3 dev.py up --help` and `python3 dev.py flask --help` tell more.
@@ -31,8 +31,6 @@ import tempfile
 import time
 import urllib.request
 import venv
-import xml.etree.ElementTree as ElementTree
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -92,9 +90,9 @@ def main(argv: list[str]) -> int:
         if command == "flask":
             return flask(parse_flask(rest))
         if command == "conformance":
-            options = parse_conformance(rest)
             setup()
-            return conformance(options)
+            # The kit's own entry point, the one compose's conformance service runs.
+            return subprocess.call([BIN / "python", "-m", "tests.conformance", *rest], cwd=ROOT)
     except KeyboardInterrupt:
         return 130
     print(f"dev.py: unknown command {command!r}; see: python3 dev.py --help", file=sys.stderr)
@@ -162,106 +160,6 @@ def parse_flask(argv: list[str], environ: Mapping[str, str] = os.environ) -> arg
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the Flask command and its options")
     return parser.parse_args(argv)
-
-
-CONFORMANCE_HELP = """\
-Run the conformance kit (tests/conformance, the same tests the e2e ring runs against the
-processes it starts) against a running deployment, over HTTP only: it registers throwaway
-users and needs no database or key access. Prints pytest's report, then one line per area;
-exits 0 only when every check of every area holds (a skipped check says why). Arguments after
-`--` go to pytest, e.g. `-- -k rotation -x`."""
-
-
-# What the kit cannot see from outside: (option, default, meaning). The access-token lifetime
-# it reads from each token response's `expires_in`.
-CONFORMANCE_WAITS = (
-    ("grace", 10.0, "the deployment's AUTH_REFRESH_REUSE_GRACE"),
-    ("leeway", 5.0, "the deployment's RESOURCE_LEEWAY"),
-    ("max-wait", 20.0, "longest a check may wait for a token or grace window to run out; "
-     "a check that would wait longer is skipped with the reason"),
-)  # fmt: skip
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 86400:
-        raise argparse.ArgumentTypeError(f"must be seconds from 0 to 86400, got {text!r}")
-    return seconds
-
-
-def parse_conformance(argv: list[str]) -> argparse.Namespace:
-    """Parse the options of ``conformance``."""
-    parser = _Parser(
-        prog="python3 dev.py conformance",
-        description=CONFORMANCE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--auth-url", required=True, metavar="URL", help="the auth service")
-    parser.add_argument("--resource-url", required=True, metavar="URL", help="the resource service")
-    parser.add_argument(
-        "--ca-file", metavar="PEM", help="CA certificate(s) to trust for HTTPS (e.g. Caddy's root)"
-    )
-    for name, default, what in CONFORMANCE_WAITS:
-        parser.add_argument(
-            f"--{name}", type=_seconds, default=default, metavar="SECONDS",
-            help=f"{what} (default {default:g})",
-        )  # fmt: skip
-    split = argv.index("--") if "--" in argv else len(argv)
-    options = parser.parse_args(argv[:split])
-    options.pytest_args = argv[split + 1 :]
-    for name in ("auth_url", "resource_url"):
-        url = getattr(options, name)
-        if not url.startswith(("http://", "https://")):
-            parser.error(
-                f"--{name.replace('_', '-')} must be an http:// or https:// URL, got {url!r}"
-            )
-    if options.ca_file and not Path(options.ca_file).is_file():
-        parser.error(f"--ca-file {options.ca_file}: no such file")
-    return options
-
-
-def conformance(options: argparse.Namespace) -> int:
-    """Run the kit's pytest against the deployment, then print one line per area."""
-    with tempfile.TemporaryDirectory(prefix="tokenpair-conformance-") as scratch:
-        report = Path(scratch) / "report.xml"
-        command: list[str | Path] = [
-            BIN / "python", "-m", "pytest", "tests/conformance", "-p", "no:cacheprovider",
-            "-q", "--tb=short", f"--junitxml={report}",
-            "--auth-url", options.auth_url, "--resource-url", options.resource_url,
-            *(["--ca-file", str(Path(options.ca_file).resolve())] if options.ca_file else []),
-            "--grace", str(options.grace), "--leeway", str(options.leeway),
-            "--max-wait", str(options.max_wait),
-            *options.pytest_args,
-        ]  # fmt: skip
-        code = subprocess.call([str(part) for part in command], cwd=ROOT)
-        areas = area_results(report) if report.exists() else {}
-    print("\nconformance of", options.auth_url, "and", options.resource_url)
-    for area, counts in areas.items():
-        verdict = "FAIL" if counts["failed"] else "ok  "
-        detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()) if n)
-        print(f"  {verdict} {area:<16} {detail}")
-    if not areas:
-        print("  no checks ran; pytest's output above says why")
-    return code or (0 if areas else 1)
-
-
-def area_results(report: Path) -> dict[str, Counter[str]]:
-    """Count the outcomes in a JUnit XML *report* per area (test module of the kit)."""
-    areas: dict[str, Counter[str]] = {}
-    for case in ElementTree.parse(report).iter("testcase"):
-        module = case.get("classname", "").rsplit(".", 1)[-1]
-        area = module.removeprefix("test_").replace("_", " ")
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed"
-            elif child.tag == "skipped":
-                outcome = "skipped"
-        areas.setdefault(area, Counter({"failed": 0}))[outcome] += 1
-    return areas
 
 
 def quickstart_env(
