@@ -7,6 +7,7 @@ the image; both take the same arguments.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
@@ -65,6 +66,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--ca-file", metavar="PEM", help="CA certificate(s) to trust for HTTPS (e.g. Caddy's root)"
     )
+    parser.add_argument(
+        "--source-addresses",
+        default="",
+        metavar="A,B,...",
+        help="loopback addresses to send from in turn, so per-address limits (AUTH_ADDRESS_*) "
+        "count the kit as several clients; only where the deployment is reached over loopback",
+    )
     for name, default, what in CONFORMANCE_WAITS:
         parser.add_argument(
             f"--{name}", type=_seconds, default=default, metavar="SECONDS",
@@ -79,6 +87,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
             parser.error(
                 f"--{name.replace('_', '-')} must be an http:// or https:// URL, got {url!r}"
             )
+    for address in filter(None, options.source_addresses.split(",")):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            parser.error(f"--source-addresses: {address!r} is not an IP address")
     if options.ca_file and not Path(options.ca_file).is_file():
         parser.error(f"--ca-file {options.ca_file}: no such file")
     return options
@@ -95,6 +108,7 @@ def run(options: argparse.Namespace) -> int:
             *(["--ca-file", options.ca_file] if options.ca_file else []),
             "--grace", str(options.grace), "--leeway", str(options.leeway),
             "--max-wait", str(options.max_wait),
+            "--source-addresses", options.source_addresses,
             *options.pytest_args,
         ]  # fmt: skip
         code = int(pytest.main(arguments))

@@ -21,6 +21,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--resource-url", help="base URL of the resource service under test")
     group.addoption("--ca-file", help="CA bundle (PEM) to trust for HTTPS, e.g. Caddy's root")
     group.addoption(
+        "--source-addresses",
+        default="",
+        help="comma-separated loopback addresses to send from in turn (per-address limits)",
+    )
+    group.addoption(
         "--grace", type=float, default=10.0, help="the refresh reuse grace, s (default 10)"
     )
     group.addoption(
@@ -52,6 +57,9 @@ def _given(config: pytest.Config) -> Deployment | None:
         grace=config.getoption("--grace"),
         leeway=config.getoption("--leeway"),
         max_wait=config.getoption("--max-wait"),
+        source_addresses=tuple(
+            address for address in config.getoption("--source-addresses").split(",") if address
+        ),
     )
 
 

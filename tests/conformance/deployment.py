@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.conformance.source_address import client_from
 from tests.support import STRONG_PASSWORD, random_name
 
 HTTP_TIMEOUT = 10
@@ -31,6 +33,10 @@ class Deployment:
     grace: float = 10.0
     leeway: float = 5.0
     max_wait: float = 20.0
+    # Loopback addresses to send from in turn, so a deployment's per-address limits (20
+    # registrations by default) count the kit as several clients; empty: the system's choice.
+    source_addresses: tuple[str, ...] = ()
+    _turn: itertools.count[int] = field(default_factory=itertools.count, compare=False)
 
     def wait_allowed(self, seconds: float, what: str) -> None:
         """Skip the calling check, saying why, when it would wait longer than ``max_wait``."""
@@ -40,7 +46,11 @@ class Deployment:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send one request to *url* (absolute) with the kit's CA and timeout."""
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
-        return requests.request(method, url, verify=self.verify, **kwargs)
+        if not self.source_addresses:
+            return requests.request(method, url, verify=self.verify, **kwargs)
+        address = self.source_addresses[next(self._turn) % len(self.source_addresses)]
+        with client_from(address) as client:
+            return client.request(method, url, verify=self.verify, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         """GET *url*."""

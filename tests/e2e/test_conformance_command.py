@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.conformance.source_address import require_loopback_address
 from tests.e2e.harness import ROOT, Stack, running_stack
+from tests.e2e.proxy import running_https_stack
 
 # A few checks of each area: the whole kit already runs in this ring (tests/conformance).
 SAMPLE = "jwks or grace or alg-none or wrong-issuer or expiry"
@@ -60,3 +63,36 @@ def test_the_kit_fails_a_deployment_that_breaks_the_contract(sqlite_stack: Stack
 
     assert run.returncode == 1, run.stdout + run.stderr
     assert summary(run)["forged tokens"].startswith("FAIL"), run.stdout
+
+
+def test_the_compose_conformance_command_passes_against_the_stack_behind_caddy(
+    site: Path, tmp_path: Path
+) -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = [str(part) for part in compose["services"]["conformance"]["command"]]
+    for address in command[command.index("--source-addresses") + 1].split(","):
+        require_loopback_address(address)
+    # Compose's per-address limits (the defaults), not the ring's generous ones: the kit's
+    # --source-addresses must keep it under them. Short tokens: the kit reads expires_in.
+    defaults = {"AUTH_ADDRESS_MAX_REGISTRATIONS": "20", "AUTH_ADDRESS_MAX_LOGINS": "30"}
+    with running_https_stack(
+        site, tmp_path, auth_env={**defaults, "AUTH_ACCESS_TOKEN_TTL": "2"}
+    ) as edge:
+        # The same command line; only the stack's addresses and CA are this test's.
+        mine = {
+            "--auth-url": edge.proxy.auth_url,
+            "--resource-url": edge.proxy.resource_url,
+            "--ca-file": str(edge.ca_file),
+        }
+        for option, value in mine.items():
+            command[command.index(option) + 1] = value
+        assert command[:3] == ["python", "-m", "tests.conformance"]
+        run = subprocess.run(
+            [sys.executable, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    areas = summary(run)
+    assert set(areas) == {"contract", "expiry", "forged tokens", "rotation"}, run.stdout
+    assert all(line.startswith("ok") for line in areas.values()), areas
+    assert "skipped" not in areas["expiry"], areas

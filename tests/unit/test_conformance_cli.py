@@ -36,6 +36,11 @@ def test_conformance_takes_the_settings_it_cannot_see_as_seconds() -> None:
         (["--auth-url", "a.example", "--resource-url", "http://r"], "--auth-url"),
         (["--auth-url", "http://a", "--resource-url", "http://r", "--ca-file", "/no/such"], "ca"),
         (["--auth-url", "http://a", "--resource-url", "http://r", "--grace", "-1"], "--grace"),
+        (
+            ["--auth-url", "http://a", "--resource-url", "http://r"]
+            + ["--source-addresses", "127.0.0.2,localhost"],
+            "localhost",
+        ),
         (["--auth-url", "http://a", "--resource-url", "http://r", "--max-wait", "x"], "max-wait"),
     ],
 )
