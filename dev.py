@@ -9,6 +9,9 @@
                             quickstart's environment
     python3 dev.py test [PYTEST ARGS ...]
                             set up, then run ruff, mypy and the test suite
+    python3 dev.py conformance --auth-url URL --resource-url URL [--ca-file PEM] ...
+                            set up, then check a running deployment against the contract
+                            over HTTP (python -m tests.conformance), one line per area
 
 Each sets up ./.venv first (installing the project again only when pyproject.toml changed).
 `python3 dev.py up --help` and `python3 dev.py flask --help` tell more.
@@ -86,6 +89,10 @@ def main(argv: list[str]) -> int:
             return up(parse_up(rest))
         if command == "flask":
             return flask(parse_flask(rest))
+        if command == "conformance":
+            setup()
+            # The kit's own entry point, the one compose's conformance service runs.
+            return subprocess.call([BIN / "python", "-m", "tests.conformance", *rest], cwd=ROOT)
     except KeyboardInterrupt:
         return 130
     print(f"dev.py: unknown command {command!r}; see: python3 dev.py --help", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""E2E fixtures: the wheel installed once per run, and stacks of real processes on each engine."""
+"""E2E fixtures: stacks of real processes on each engine (the wheel: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ENGINES, Stack, install_package, running_stack
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the built wheel is installed; services import tokenpair from here, not the repo."""
-    return install_package(tmp_path_factory.mktemp("install"))
+from tests.e2e.harness import ENGINES, Stack, running_stack
 
 
 @pytest.fixture(params=ENGINES)

@@ -12,9 +12,9 @@ import jwt
 import pytest
 import requests
 
+from tests.conformance.source_address import client_from, require_loopback_address
 from tests.e2e.harness import HTTP_TIMEOUT, bearer
 from tests.e2e.proxy import CADDYFILE, HttpsStack, caddy_binary, running_https_stack
-from tests.e2e.source_address import client_from, require_loopback_address
 from tests.support import STRONG_PASSWORD, random_name
 
 LOGIN_MAX_FAILURES = 5  # AUTH_LOGIN_MAX_FAILURES: the default, per (username, client address)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conformance.source_address import client_from, require_loopback_address
 from tests.e2e.harness import ENGINES, HTTP_TIMEOUT, Stack, running_stack
-from tests.e2e.source_address import client_from, require_loopback_address
 from tests.support import STRONG_PASSWORD, random_name, run_concurrently
 
 PER_NAME = 3

@@ -42,6 +42,9 @@ def variables_read_by(loader: Any, env: dict[str, str]) -> set[str]:
 GUNICORN_VARIABLES = variables_read_by(ProcessSettings.from_env, {}) | set(
     re.findall(r'os\.environ\.get\("(\w+)"', (ROOT / "shared/gunicorn_conf.py").read_text())
 )
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+# The runtime stage: what the services run (the last stage is that stage again, unchanged).
+RUNTIME_STAGE = DOCKERFILE.split("AS runtime\n", 1)[1].split("\nFROM ", 1)[0]
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 CADDYFILE_TEXT = CADDYFILE.read_text()
 PUBLIC_PORTS = ["8001:8001", "8002:8002", "8003:8003"]  # auth, resource, the demo page
@@ -77,7 +80,8 @@ def test_the_resource_service_can_reach_no_private_key() -> None:
 
 def test_every_service_has_a_health_check_and_waits_for_healthy_dependencies() -> None:
     for name, service in SERVICES.items():
-        assert "healthcheck" in service, name
+        # A one-shot job of a profile (the conformance kit) has nothing to be healthy for.
+        assert "healthcheck" in service or "profiles" in service, name
         for dependency, condition in service.get("depends_on", {}).items():
             assert condition == {"condition": "service_healthy"}, (name, dependency)
     assert set(SERVICES["auth"]["depends_on"]) == {"postgres"}
@@ -167,12 +171,14 @@ def test_gunicorn_behind_the_proxy_is_told_that_tls_is_terminated_in_front() -> 
 
 
 def test_the_image_runs_as_a_non_root_user() -> None:
-    users = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
-    assert users and users[-1] not in ("root", "0")
+    for stage in DOCKERFILE.split("\nFROM ")[2:]:  # runtime, conformance (root only to install)
+        users = re.findall(r"^USER\s+(\S+)", stage, re.MULTILINE)
+        assert not users or users[-1] not in ("root", "0"), stage
 
 
 def test_the_image_starts_gunicorn_through_the_launcher_that_checks_process_settings() -> None:
-    (command,) = re.findall(r"^CMD\s+(.+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    (command,) = re.findall(r"^CMD\s+(.+)$", RUNTIME_STAGE, re.MULTILINE)
+    assert DOCKERFILE.rstrip().endswith("\nFROM runtime")
     assert json.loads(command)[:4] == ["python", "-m", "shared.serve", "auth_service"]
 
 
@@ -189,3 +195,61 @@ def test_the_demo_origin_of_compose_is_the_one_both_services_allow() -> None:
     assert SERVICES["resource"]["environment"]["RESOURCE_CORS_ORIGINS"] == demo
     assert "./demo:/srv/demo:ro" in SERVICES["proxy"]["volumes"]
     assert "root * {$PROXY_DEMO_ROOT:/srv/demo}" in CADDYFILE_TEXT
+
+
+KIT = SERVICES["conformance"]
+
+
+def kit_option(name: str) -> str:
+    command = KIT["command"]
+    return str(command[command.index(name) + 1])
+
+
+def test_the_conformance_kit_runs_only_in_its_profile_from_the_project_dockerfile() -> None:
+    assert [name for name, service in SERVICES.items() if "profiles" in service] == ["conformance"]
+    assert KIT["profiles"] == ["conformance"]
+    assert KIT["build"] == {"context": ".", "target": "conformance"}
+    stages = re.findall(r"^FROM (\S+)(?: AS (\w+))?$", DOCKERFILE, re.MULTILINE)
+    assert ("runtime", "conformance") in stages
+    # `docker build .` and the services' `build: .` still get the image without the kit.
+    assert stages[-1] == ("runtime", "")
+    assert "build" not in SERVICES["resource"] and SERVICES["auth"]["build"] == "."
+
+
+def test_the_conformance_kit_is_the_entry_point_dev_py_runs_against_the_proxy() -> None:
+    assert KIT["command"][:3] == ["python", "-m", "tests.conformance"]
+    assert 'BIN / "python", "-m", "tests.conformance"' in (ROOT / "dev.py").read_text()
+    assert KIT["network_mode"] == "service:proxy"
+    assert KIT["depends_on"] == {"proxy": {"condition": "service_healthy"}}
+    # The published ports of the proxy, on the name its certificates are issued for.
+    assert kit_option("--auth-url") == "https://localhost:8001"
+    assert kit_option("--resource-url") == "https://localhost:8002"
+    assert SERVICES["auth"]["environment"]["AUTH_ISSUER"] == kit_option("--auth-url")
+
+
+def test_the_conformance_kit_trusts_caddys_local_root_from_the_proxy_volume_read_only() -> None:
+    (mount,) = KIT["volumes"]
+    volume, target, mode = mount.split(":")
+    assert (volume, mode) == ("caddy-data", "ro")
+    assert f"{volume}:/data" in SERVICES["proxy"]["volumes"]
+    assert kit_option("--ca-file") == f"{target}/caddy/pki/authorities/local/root.crt"
+
+
+def test_the_conformance_kit_waits_for_the_compose_tokens_to_expire() -> None:
+    lifetime = int(SERVICES["auth"]["environment"]["AUTH_ACCESS_TOKEN_TTL"])
+    leeway = 5  # the resource service's default RESOURCE_LEEWAY; compose sets none
+    assert "RESOURCE_LEEWAY" not in SERVICES["resource"]["environment"]
+    assert float(kit_option("--max-wait")) >= lifetime + leeway
+
+
+def test_the_conformance_image_installs_the_pytest_the_test_extra_pins() -> None:
+    pins = re.findall(r'"(pytest[<>=!~].*?)"', (ROOT / "pyproject.toml").read_text())
+    assert re.search(rf'pip install --no-cache-dir "{re.escape(pins[0])}"', DOCKERFILE)
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "tests" in ignored and "!tests/conformance" in ignored
+
+
+def test_the_conformance_kit_sends_from_distinct_loopback_addresses_of_the_proxy() -> None:
+    addresses = kit_option("--source-addresses").split(",")
+    assert len(set(addresses)) == len(addresses) >= 4
+    assert all(address.startswith("127.") and address != "127.0.0.1" for address in addresses)
