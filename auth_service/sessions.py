@@ -16,7 +16,13 @@ from auth_service import throttling
 from auth_service.context import Operation
 from auth_service.errors import InvalidGrant, SessionNotFound
 from auth_service.models import RefreshToken, Session
-from auth_service.tokens import child_token, new_refresh_token, new_rotation_nonce, token_hash
+from auth_service.tokens import (
+    FIRST_PARTY_CLIENT_ID,
+    child_token,
+    new_refresh_token,
+    new_rotation_nonce,
+    token_hash,
+)
 from shared.metrics import REFRESHES, REUSE_DETECTIONS, SESSIONS_REVOKED, TOKENS_ISSUED
 from shared.observability import audit
 
@@ -248,7 +254,11 @@ def _revoke(op: Operation, condition: ColumnElement[bool], *, reason: str) -> in
 def _pair(op: Operation, session: Session, refresh_token: str) -> TokenPair:
     issuer = op.deps.issuer
     access_token = issuer.issue(
-        subject=session.user_id, scope=session.scope, session_id=session.id, now=op.now
+        subject=session.user_id,
+        scope=session.scope,
+        client_id=FIRST_PARTY_CLIENT_ID,
+        session_id=session.id,
+        now=op.now,
     )
     TOKENS_ISSUED.labels("access").inc()
     # From `now`, not session.refreshed_at: _rotate updates that column without the ORM.
