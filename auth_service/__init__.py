@@ -14,7 +14,7 @@ from flask import Flask
 
 from auth_service.api import bp
 from auth_service.browser import init_browser_clients
-from auth_service.cli import keys_cli, sessions_cli
+from auth_service.cli import clients_cli, keys_cli, sessions_cli
 from auth_service.context import AuthDeps, bind
 from auth_service.extensions import VERSION_TABLE, db, migrate
 from auth_service.keystore import KeyRing, KeyStore
@@ -89,4 +89,5 @@ def create_app(
     )
     app.cli.add_command(keys_cli)
     app.cli.add_command(sessions_cli)
+    app.cli.add_command(clients_cli)
     return app

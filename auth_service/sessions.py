@@ -39,11 +39,14 @@ class TokenPair:
     refresh_expires_in: int
 
 
-def open_session(op: Operation, user_id: str, scope: str) -> TokenPair:
+def open_session(
+    op: Operation, user_id: str, scope: str, client_id: str = FIRST_PARTY_CLIENT_ID
+) -> TokenPair:
     """Open a session with its first refresh token, committing the caller's transaction too."""
     session = Session(
         id=secrets.token_hex(16),
         user_id=user_id,
+        client_id=client_id,
         scope=scope,
         created_at=op.now,
         refreshed_at=op.now,
@@ -164,6 +167,11 @@ def logout_all(op: Operation, user_id: str) -> None:
     audit("logout_all", user_id=user_id, sessions=revoked)
 
 
+def revoke_client_sessions(op: Operation, client_id: str) -> int:
+    """Revoke every session of a client in the caller's transaction; return how many."""
+    return _revoke(op, Session.client_id == client_id, reason="client_removed")
+
+
 def active_sessions(op: Operation, user_id: str) -> list[Session]:
     """Return the user's sessions that can still be refreshed, newest first."""
     sessions = op.db.scalars(
@@ -256,7 +264,7 @@ def _pair(op: Operation, session: Session, refresh_token: str) -> TokenPair:
     access_token = issuer.issue(
         subject=session.user_id,
         scope=session.scope,
-        client_id=FIRST_PARTY_CLIENT_ID,
+        client_id=session.client_id,
         session_id=session.id,
         now=op.now,
     )
