@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from auth_service import oauth
 from auth_service.api import bp
 from auth_service.browser import init_browser_clients
 from auth_service.cli import clients_cli, keys_cli, sessions_cli
@@ -82,6 +83,7 @@ def create_app(
     # After observability: a refusal here is still logged and counted with its request id.
     init_browser_clients(app, settings)
     app.register_blueprint(bp)
+    app.register_blueprint(oauth.bp)
     app.register_blueprint(
         health_blueprint(
             {"store": lambda: ping(db, VERSION_TABLE), "signing_key": lambda: keys.check(clock())}

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from auth_service import sessions
 from auth_service.context import Operation
-from auth_service.errors import AuthError, InvalidRequest
+from auth_service.errors import AuthError, InvalidClient, InvalidRequest
 from auth_service.models import OAuthClient
 from auth_service.tokens import FIRST_PARTY_CLIENT_ID, token_hash
 from shared.observability import audit
@@ -121,3 +121,20 @@ def secret_matches(client: OAuthClient, secret: str) -> bool:
 def auth_method(client: OAuthClient) -> str:
     """Return the client's RFC 7591 token_endpoint_auth_method (basic and post both work)."""
     return "client_secret_basic" if client.confidential else "none"
+
+
+def authenticate(op: Operation, client_id: str, secret: str | None) -> OAuthClient:
+    """Return the client, or raise InvalidClient: unknown, a wrong or missing secret.
+
+    A public client has no secret to present (PKCE protects its codes); one that sends a
+    secret anyway is refused rather than silently treated as authenticated.
+    """
+    client = find(op, client_id)
+    if client is None:
+        raise InvalidClient("Client authentication failed")
+    if client.confidential:
+        if secret is None or not secret_matches(client, secret):
+            raise InvalidClient("Client authentication failed")
+    elif secret is not None:
+        raise InvalidClient("Client authentication failed: a public client has no secret")
+    return client

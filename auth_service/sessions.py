@@ -61,20 +61,28 @@ def open_session(
     return _pair(op, session, refresh_token)
 
 
-def refresh(op: Operation, presented: str, address: str) -> TokenPair:
+def refresh(
+    op: Operation, presented: str, address: str, client_id: str = FIRST_PARTY_CLIENT_ID
+) -> TokenPair:
     """Rotate a refresh token: the presented one stops working, its child is returned.
 
     The rotation is one conditional UPDATE (``WHERE rotated_at IS NULL``): of any number of
     concurrent requests exactly one changes the row, and the others answer with the child
     that one created, if they arrive within the grace window. Every path counts the refresh
     against its address in the same transaction, just before its commit: over the limit,
-    everything rolls back, and the token still works after ``Retry-After``.
+    everything rolls back, and the token still works after ``Retry-After``. A token works
+    only for the client its session was opened for (RFC 6749 §6): /auth/refresh is the
+    first-party client's, the OAuth token endpoint passes the authenticated client.
     """
     row = _find(op, presented)
     if row is None:
         _commit_counted(op, address)
         REFRESHES.labels("rejected").inc()
         raise InvalidGrant("The refresh token is invalid")
+    if row.session.client_id != client_id:
+        _commit_counted(op, address)
+        REFRESHES.labels("rejected").inc()
+        raise InvalidGrant("The refresh token was issued to another client")
     if not row.session.is_active(op.now, op.deps.policy.refresh_ttl):
         _commit_counted(op, address)
         REFRESHES.labels("rejected").inc()
@@ -165,6 +173,12 @@ def logout_all(op: Operation, user_id: str) -> None:
     revoked = _revoke(op, Session.user_id == user_id, reason="logout_all")
     op.db.commit()
     audit("logout_all", user_id=user_id, sessions=revoked)
+
+
+def session_of(op: Operation, presented: str) -> Session | None:
+    """Return the session a refresh token belongs to (live or not), or None."""
+    row = _find(op, presented)
+    return row.session if row is not None else None
 
 
 def revoke_client_sessions(op: Operation, client_id: str) -> int:
