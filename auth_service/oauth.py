@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 
 from flask import Blueprint, Response, jsonify, request
 
-from auth_service import clients, errors, grants
+from auth_service import clients, errors, grants, sessions
 from auth_service.api import client as client_address
 from auth_service.context import Operation, deps, operation
 from auth_service.models import OAuthClient
@@ -22,6 +22,7 @@ from shared.payload import storable
 bp = Blueprint("oauth", __name__)
 
 TOKEN_PATH = "/oauth/token"
+REVOCATION_PATH = "/oauth/revoke"
 FORM = "application/x-www-form-urlencoded"
 GRANT_TYPES = ("refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -35,6 +36,8 @@ def metadata() -> Response:
     return jsonify(
         issuer=settings.issuer,
         token_endpoint=issuer + TOKEN_PATH,
+        revocation_endpoint=issuer + REVOCATION_PATH,
+        revocation_endpoint_auth_methods_supported=list(AUTH_METHODS),
         jwks_uri=issuer + "/.well-known/jwks.json",
         grant_types_supported=list(GRANT_TYPES),
         token_endpoint_auth_methods_supported=list(AUTH_METHODS),
@@ -61,6 +64,23 @@ def token() -> Response:
     else:
         raise errors.UnsupportedGrantType(f"grant_type must be one of: {' '.join(GRANT_TYPES)}")
     return _token_response(issued)
+
+
+@bp.post(REVOCATION_PATH)
+def revoke() -> Response:
+    """RFC 7009: revoke a refresh token's session; 200 for an unknown token (no oracle)."""
+    form = _form()
+    op = operation()
+    client = _authenticated_client(op, form)
+    presented = form.get("token")
+    if presented is None:
+        raise ApiError('"token" is required')
+    # Any token_type_hint is fine: the lookup is the same. An access token (a JWT) is no
+    # refresh token, so it is "unknown" here and lives until its exp, minutes away.
+    sessions.revoke_for_client(op, presented, client.id)
+    response = Response(status=200)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _form() -> dict[str, str]:

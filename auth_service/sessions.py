@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
 from auth_service import throttling
 from auth_service.context import Operation
-from auth_service.errors import InvalidGrant, SessionNotFound
+from auth_service.errors import InvalidGrant, SessionNotFound, UnauthorizedClient
 from auth_service.models import RefreshToken, Session
 from auth_service.tokens import (
     FIRST_PARTY_CLIENT_ID,
@@ -166,6 +166,21 @@ def logout(op: Operation, presented: str) -> None:
     op.db.commit()
     if row is not None:
         audit("logout", session_id=row.session_id)
+
+
+def revoke_for_client(op: Operation, presented: str, client_id: str) -> None:
+    """Revoke the session of a refresh token of *client_id* (RFC 7009); unknown ones are a no-op.
+
+    A token of another client is refused (RFC 7009 §2.1) and changes nothing.
+    """
+    row = _find(op, presented)
+    if row is not None and row.session.client_id != client_id:
+        raise UnauthorizedClient("The token was issued to another client")
+    if row is not None:
+        _revoke(op, Session.id == row.session_id, reason="revoked_by_client")
+    op.db.commit()
+    if row is not None:
+        audit("token_revoked", client_id=client_id, session_id=row.session_id)
 
 
 def logout_all(op: Operation, user_id: str) -> None:

@@ -1,4 +1,4 @@
-"""The OAuth 2.0 token endpoint (RFC 6749 §3.2, §5) and the metadata (RFC 8414)."""
+"""The OAuth 2.0 token endpoint (RFC 6749 §3.2, §5), revocation (RFC 7009), metadata (RFC 8414)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def test_the_metadata_names_the_issuer_and_the_token_endpoint(client: FlaskClien
     assert metadata["issuer"] == "http://localhost:8001"
     assert metadata["token_endpoint"] == "http://localhost:8001/oauth/token"
     assert metadata["jwks_uri"] == "http://localhost:8001/.well-known/jwks.json"
+    assert metadata["revocation_endpoint"] == "http://localhost:8001/oauth/revoke"
     assert set(metadata["grant_types_supported"]) == {"refresh_token", "client_credentials"}
     assert "password" not in metadata["grant_types_supported"]
     assert metadata["token_endpoint_auth_methods_supported"] == [
@@ -228,3 +229,60 @@ def test_bad_token_requests_get_their_rfc6749_error(
         answer = client.post(TOKEN, data=body, content_type="application/x-www-form-urlencoded")
 
     assert_error(answer, 400, code)
+
+
+# Revocation (RFC 7009) ------------------------------------------------------------------------
+
+REVOKE = "/oauth/revoke"
+
+
+def test_a_client_revokes_its_refresh_token_and_the_session_ends(
+    auth_app: Flask, client: FlaskClient, auth: AuthActions, public: Client
+) -> None:
+    token = oauth_session(auth_app, auth, public)
+
+    answer = client.post(
+        REVOKE, data={"token": token, "token_type_hint": "refresh_token", "client_id": public.id}
+    )
+
+    assert answer.status_code == 200
+    refresh = {"grant_type": "refresh_token", "refresh_token": token, "client_id": public.id}
+    assert_error(client.post(TOKEN, data=refresh), 400, "invalid_grant")
+
+
+def test_revoking_an_unknown_token_or_an_access_token_is_200_and_changes_nothing(
+    client: FlaskClient, auth: AuthActions, confidential: Client
+) -> None:
+    assert confidential.secret is not None
+    tokens = auth.tokens()
+    headers = basic(confidential.id, confidential.secret)
+
+    unknown = client.post(REVOKE, data={"token": "never-issued"}, headers=headers)
+    access = client.post(REVOKE, data={"token": tokens["access_token"]}, headers=headers)
+
+    assert unknown.status_code == access.status_code == 200
+    assert auth.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_a_client_cannot_revoke_another_clients_refresh_token(
+    auth_app: Flask, client: FlaskClient, auth: AuthActions, public: Client
+) -> None:
+    other = register(auth_app, confidential=False)
+    token = oauth_session(auth_app, auth, public)
+
+    refused = client.post(REVOKE, data={"token": token, "client_id": other.id})
+
+    assert_error(refused, 400, "unauthorized_client")
+    refresh = {"grant_type": "refresh_token", "refresh_token": token, "client_id": public.id}
+    assert client.post(TOKEN, data=refresh).status_code == 200
+
+
+def test_revocation_needs_client_authentication_and_a_token(
+    client: FlaskClient, public: Client
+) -> None:
+    unauthenticated = client.post(REVOKE, data={"token": "x"})
+    without_token = client.post(REVOKE, data={"client_id": public.id})
+
+    assert_error(unauthenticated, 401, "invalid_client")
+    assert unauthenticated.headers["WWW-Authenticate"] == 'Basic realm="tokenpair"'
+    assert_error(without_token, 400, "invalid_request")
