@@ -12,9 +12,10 @@ from pathlib import Path
 
 from flask import Flask
 
+from auth_service import oauth
 from auth_service.api import bp
 from auth_service.browser import init_browser_clients
-from auth_service.cli import keys_cli, sessions_cli
+from auth_service.cli import clients_cli, keys_cli, sessions_cli
 from auth_service.context import AuthDeps, bind
 from auth_service.extensions import VERSION_TABLE, db, migrate
 from auth_service.keystore import KeyRing, KeyStore
@@ -81,6 +82,7 @@ def create_app(
     # After observability: a refusal here is still logged and counted with its request id.
     init_browser_clients(app, settings)
     app.register_blueprint(bp)
+    app.register_blueprint(oauth.bp)
     app.register_blueprint(
         health_blueprint(
             {"store": lambda: ping(db, VERSION_TABLE), "signing_key": lambda: keys.check(clock())}
@@ -88,4 +90,5 @@ def create_app(
     )
     app.cli.add_command(keys_cli)
     app.cli.add_command(sessions_cli)
+    app.cli.add_command(clients_cli)
     return app

@@ -8,8 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from auth_service import accounts, browser, errors, sessions
 from auth_service.client_address import client_address
-from auth_service.context import Operation, deps
-from auth_service.extensions import db
+from auth_service.context import Operation, deps, operation
 from auth_service.keystore import NoSigningKey
 from auth_service.models import Session
 from shared.bearer import AccessToken, authenticate, bearer_error
@@ -18,12 +17,6 @@ from shared.keys import jwks_document
 from shared.payload import json_object, storable, string_field
 
 bp = Blueprint("auth", __name__)
-
-
-def operation() -> Operation:
-    """Return this request's database session, the app's dependencies and one ``now``."""
-    bound = deps()
-    return Operation(db.session(), bound, bound.clock())
 
 
 def client() -> str:

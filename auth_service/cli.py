@@ -1,4 +1,4 @@
-"""``flask --app auth_service keys ...`` and ``sessions ...``: operator commands."""
+"""`flask --app auth_service keys ...`, `sessions ...`, `clients ...`: operator commands."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import click
 from flask.cli import AppGroup
 
-from auth_service import sessions
-from auth_service.api import operation
-from auth_service.context import deps
+from auth_service import clients, sessions
+from auth_service.context import deps, operation
+from auth_service.errors import AuthError
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
 from auth_service.settings import Settings
 from shared.commands import CommandFailed, first_line, store_errors
@@ -25,6 +25,7 @@ MISSING = "does not exist; create the first key with: flask --app auth_service k
 
 keys_cli = AppGroup("keys", help="Manage the private signing keys in AUTH_KEYS_DIR.")
 sessions_cli = AppGroup("sessions", help="Maintain the session store.")
+clients_cli = AppGroup("clients", help="Register, list and remove OAuth 2.0 clients.")
 
 
 def _settings() -> Settings:
@@ -178,3 +179,55 @@ def sessions_purge(batch_size: int, revoked_retention: int) -> None:
         )
     click.echo(f"purged {deleted} sessions")
     click.echo(f"purged {counters} throttle counters whose window has ended")
+
+
+@clients_cli.command("add")
+@click.argument("name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact; repeat for more.")
+@click.option("--confidential", is_flag=True, help="Give the client a secret (a server app).")
+@click.option("--scope", default=None, help="The scopes it may ask for (default: all).")
+def clients_add(
+    name: str, redirect_uris: tuple[str, ...], confidential: bool, scope: str | None
+) -> None:
+    """Register a client; print it as JSON, with its secret (shown only this once)."""
+    with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
+        try:
+            registered = clients.register(
+                operation(), name, list(redirect_uris), confidential=confidential, scope=scope
+            )
+        except AuthError as refused:
+            raise CommandFailed(SERVICE, str(refused)) from None
+    client = registered.client
+    shown = {
+        "client_id": client.id,
+        **({"client_secret": registered.secret} if registered.secret else {}),
+        "name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "scope": client.scope,
+        "token_endpoint_auth_method": clients.auth_method(client),
+    }
+    click.echo(json.dumps(shown, indent=2))
+
+
+@clients_cli.command("list")
+def clients_list() -> None:
+    """Show every registered client: id, type, scopes, name and redirect URIs."""
+    with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
+        registered = clients.all_clients(operation())
+    rows: list[tuple[str, ...]] = [("client_id", "type", "scope", "name", "redirect URIs")]
+    for client in registered:
+        kind = "confidential" if client.confidential else "public"
+        rows.append((client.id, kind, client.scope, client.name, " ".join(client.redirect_uris)))
+    click.echo(_table(rows))
+
+
+@clients_cli.command("remove")
+@click.argument("client_id")
+def clients_remove(client_id: str) -> None:
+    """Remove a client; every session it holds is revoked."""
+    with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
+        try:
+            revoked = clients.remove(operation(), client_id)
+        except AuthError as refused:
+            raise CommandFailed(SERVICE, str(refused)) from None
+    click.echo(f"removed client {client_id}; revoked {revoked} sessions")

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask import Flask, current_app
 from sqlalchemy.orm import Session as DbSession
 
+from auth_service.extensions import db
 from auth_service.keystore import KeyRing
 from auth_service.passwords import Passwords
 from auth_service.policy import Policy
@@ -50,3 +51,9 @@ def deps() -> AuthDeps:
     """Return the dependencies of the current app."""
     bound: AuthDeps = current_app.extensions[_EXTENSION]
     return bound
+
+
+def operation() -> Operation:
+    """Return a database session of the current app, its dependencies and one ``now``."""
+    bound = deps()
+    return Operation(db.session(), bound, bound.clock())

@@ -23,6 +23,18 @@ class InvalidGrant(AuthError):
     """Bad credentials, or a refresh token that is unknown, expired, revoked or reused."""
 
 
+class InvalidClient(AuthError):
+    """Client authentication failed: unknown client, wrong or missing secret (RFC 6749 §5.2)."""
+
+
+class UnauthorizedClient(AuthError):
+    """The client may not use this grant type (a public client asking for client_credentials)."""
+
+
+class UnsupportedGrantType(AuthError):
+    """The token endpoint does not know the grant type (there is no password grant)."""
+
+
 class SessionNotFound(AuthError):
     """No active session with that id belongs to the caller."""
 

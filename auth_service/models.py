@@ -1,13 +1,14 @@
-"""The auth store: users, sessions (one per login), their refresh tokens, throttle counters."""
+"""The auth store: users, OAuth clients, sessions, their refresh tokens, throttle counters."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auth_service.extensions import db
+from auth_service.tokens import FIRST_PARTY_CLIENT_ID
 from shared.db import UTCDateTime
 
 
@@ -29,6 +30,12 @@ class Session(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The OAuth client the session was opened for; no foreign key, because the built-in
+    # first-party client is no row, and a removed client's revoked sessions stay for the
+    # audit trail until `sessions purge`. The default is for rows older than migration 0003.
+    client_id: Mapped[str] = mapped_column(
+        String(64), index=True, server_default=FIRST_PARTY_CLIENT_ID
+    )
     scope: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Last rotation: the live refresh token expires refresh_ttl after it (idle lifetime).
@@ -81,3 +88,23 @@ class ThrottleCounter(db.Model):  # type: ignore[name-defined]
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     hits: Mapped[int]
     window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OAuthClient(db.Model):  # type: ignore[name-defined]
+    """A registered OAuth 2.0 client; confidential ones hold a secret, stored as its SHA-256."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # None for a public client (PKCE only). The secret is 256 random bits: see clients.py.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    # Compared exactly, character for character (RFC 9700 §4.1.3): no prefix, no pattern.
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def confidential(self) -> bool:
+        """Return whether the client authenticates with a secret."""
+        return self.secret_hash is not None

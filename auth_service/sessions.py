@@ -14,9 +14,15 @@ from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
 from auth_service import throttling
 from auth_service.context import Operation
-from auth_service.errors import InvalidGrant, SessionNotFound
+from auth_service.errors import InvalidGrant, SessionNotFound, UnauthorizedClient
 from auth_service.models import RefreshToken, Session
-from auth_service.tokens import child_token, new_refresh_token, new_rotation_nonce, token_hash
+from auth_service.tokens import (
+    FIRST_PARTY_CLIENT_ID,
+    child_token,
+    new_refresh_token,
+    new_rotation_nonce,
+    token_hash,
+)
 from shared.metrics import REFRESHES, REUSE_DETECTIONS, SESSIONS_REVOKED, TOKENS_ISSUED
 from shared.observability import audit
 
@@ -33,11 +39,14 @@ class TokenPair:
     refresh_expires_in: int
 
 
-def open_session(op: Operation, user_id: str, scope: str) -> TokenPair:
+def open_session(
+    op: Operation, user_id: str, scope: str, client_id: str = FIRST_PARTY_CLIENT_ID
+) -> TokenPair:
     """Open a session with its first refresh token, committing the caller's transaction too."""
     session = Session(
         id=secrets.token_hex(16),
         user_id=user_id,
+        client_id=client_id,
         scope=scope,
         created_at=op.now,
         refreshed_at=op.now,
@@ -52,20 +61,28 @@ def open_session(op: Operation, user_id: str, scope: str) -> TokenPair:
     return _pair(op, session, refresh_token)
 
 
-def refresh(op: Operation, presented: str, address: str) -> TokenPair:
+def refresh(
+    op: Operation, presented: str, address: str, client_id: str = FIRST_PARTY_CLIENT_ID
+) -> TokenPair:
     """Rotate a refresh token: the presented one stops working, its child is returned.
 
     The rotation is one conditional UPDATE (``WHERE rotated_at IS NULL``): of any number of
     concurrent requests exactly one changes the row, and the others answer with the child
     that one created, if they arrive within the grace window. Every path counts the refresh
     against its address in the same transaction, just before its commit: over the limit,
-    everything rolls back, and the token still works after ``Retry-After``.
+    everything rolls back, and the token still works after ``Retry-After``. A token works
+    only for the client its session was opened for (RFC 6749 §6): /auth/refresh is the
+    first-party client's, the OAuth token endpoint passes the authenticated client.
     """
     row = _find(op, presented)
     if row is None:
         _commit_counted(op, address)
         REFRESHES.labels("rejected").inc()
         raise InvalidGrant("The refresh token is invalid")
+    if row.session.client_id != client_id:
+        _commit_counted(op, address)
+        REFRESHES.labels("rejected").inc()
+        raise InvalidGrant("The refresh token was issued to another client")
     if not row.session.is_active(op.now, op.deps.policy.refresh_ttl):
         _commit_counted(op, address)
         REFRESHES.labels("rejected").inc()
@@ -151,11 +168,37 @@ def logout(op: Operation, presented: str) -> None:
         audit("logout", session_id=row.session_id)
 
 
+def revoke_for_client(op: Operation, presented: str, client_id: str) -> None:
+    """Revoke the session of a refresh token of *client_id* (RFC 7009); unknown ones are a no-op.
+
+    A token of another client is refused (RFC 7009 §2.1) and changes nothing.
+    """
+    row = _find(op, presented)
+    if row is not None and row.session.client_id != client_id:
+        raise UnauthorizedClient("The token was issued to another client")
+    if row is not None:
+        _revoke(op, Session.id == row.session_id, reason="revoked_by_client")
+    op.db.commit()
+    if row is not None:
+        audit("token_revoked", client_id=client_id, session_id=row.session_id)
+
+
 def logout_all(op: Operation, user_id: str) -> None:
     """Revoke every session of a user."""
     revoked = _revoke(op, Session.user_id == user_id, reason="logout_all")
     op.db.commit()
     audit("logout_all", user_id=user_id, sessions=revoked)
+
+
+def session_of(op: Operation, presented: str) -> Session | None:
+    """Return the session a refresh token belongs to (live or not), or None."""
+    row = _find(op, presented)
+    return row.session if row is not None else None
+
+
+def revoke_client_sessions(op: Operation, client_id: str) -> int:
+    """Revoke every session of a client in the caller's transaction; return how many."""
+    return _revoke(op, Session.client_id == client_id, reason="client_removed")
 
 
 def active_sessions(op: Operation, user_id: str) -> list[Session]:
@@ -248,7 +291,11 @@ def _revoke(op: Operation, condition: ColumnElement[bool], *, reason: str) -> in
 def _pair(op: Operation, session: Session, refresh_token: str) -> TokenPair:
     issuer = op.deps.issuer
     access_token = issuer.issue(
-        subject=session.user_id, scope=session.scope, session_id=session.id, now=op.now
+        subject=session.user_id,
+        scope=session.scope,
+        client_id=session.client_id,
+        session_id=session.id,
+        now=op.now,
     )
     TOKENS_ISSUED.labels("access").inc()
     # From `now`, not session.refreshed_at: _rotate updates that column without the ORM.

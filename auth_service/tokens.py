@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 import jwt
 
 from auth_service.keystore import KeyRing
+from shared import access_token
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+# The client of the JSON API (/auth/login, /auth/refresh): the service's own first-party
+# pages and apps. Every access token names its client (RFC 9068 §2.2); these name this one.
+FIRST_PARTY_CLIENT_ID = "tokenpair-first-party"
 
 
 class AccessTokenIssuer:
@@ -25,22 +28,29 @@ class AccessTokenIssuer:
         self._audience = audience
         self.ttl = ttl
 
-    def issue(self, *, subject: str, scope: str, session_id: str, now: datetime) -> str:
-        """Return a signed access token for *subject* with *scope*, valid from *now* for ttl."""
+    def issue(
+        self,
+        *,
+        subject: str,
+        scope: str,
+        client_id: str,
+        session_id: str | None,
+        now: datetime,
+    ) -> str:
+        """Return a signed access token for *subject* and *client_id*, valid from *now* for ttl."""
         key = self._keys.signing_key(now)
-        issued_at = int(now.timestamp())
-        claims = {
-            "iss": self._issuer,
-            "sub": subject,
-            "aud": self._audience,
-            "iat": issued_at,
-            "nbf": issued_at,
-            "exp": issued_at + int(self.ttl.total_seconds()),
-            "jti": uuid.uuid4().hex,
-            "scope": scope,
-            "sid": session_id,
-        }
-        headers = {"typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
+        claims = access_token.claims(
+            issuer=self._issuer,
+            subject=subject,
+            audience=self._audience,
+            client_id=client_id,
+            scope=scope,
+            issued_at=int(now.timestamp()),
+            ttl_seconds=int(self.ttl.total_seconds()),
+            jti=uuid.uuid4().hex,
+            session_id=session_id,
+        )
+        headers = {"typ": access_token.TYPE, "kid": key.kid}
         # The key object was loaded once; PyJWT signs with it directly (no PEM parsing per token).
         return jwt.encode(claims, key.private_key, algorithm=key.alg, headers=headers)
 

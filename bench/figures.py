@@ -18,7 +18,7 @@ import requests
 from auth_service.keystore import KeyRing, KeyStore
 from auth_service.passwords import Passwords
 from auth_service.settings import ALL_SCOPES, Settings
-from auth_service.tokens import AccessTokenIssuer
+from auth_service.tokens import FIRST_PARTY_CLIENT_ID, AccessTokenIssuer
 from bench.apps import create_bench_table
 from bench.load import Generator, Load, RefreshChain, Request
 from bench.report import Measure, Metric, Pairs, Row, Sample, interleave
@@ -170,6 +170,7 @@ def access_token(keys_dir: Path) -> str:
     return issuer.issue(
         subject=uuid.uuid4().hex,
         scope=" ".join(ALL_SCOPES),
+        client_id=FIRST_PARTY_CLIENT_ID,
         session_id=secrets.token_hex(16),
         now=utcnow(),
     )

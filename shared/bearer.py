@@ -14,13 +14,12 @@ import jwt
 from cachetools import LRUCache
 from flask import current_app, g, request
 
+from shared.access_token import ACCEPTED_TYPES, REQUIRED_CLAIMS
 from shared.errors import ApiError
 from shared.keys import PublicKey
 from shared.metrics import VERIFICATION_FAILURES
 
 REALM = "tokenpair"
-ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
-REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
 VERIFIER_EXTENSION = "tokenpair.verifier"
 VERIFIED_CACHE_SIZE = 4096  # tokens remembered per process: a few MB at most
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
@@ -70,6 +69,7 @@ class AccessToken:
     expires_at: int
     jti: str
     sid: str | None
+    client_id: str
     claims: dict[str, Any]
 
     @property
@@ -150,7 +150,7 @@ class AccessTokenVerifier:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The access token expired", expired=True) from None
@@ -169,7 +169,7 @@ class AccessTokenVerifier:
     def _key_for(self, header: dict[str, Any]) -> PublicKey:
         # Everything in the header is unverified: it only selects among keys we already trust.
         typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
             raise InvalidToken(
                 "The token is not an access token (typ must be at+jwt)", reason="wrong_type"
             )
@@ -199,6 +199,9 @@ def _access_token(claims: dict[str, Any]) -> AccessToken:
     sub, scope, sid = claims["sub"], claims["scope"], claims.get("sid")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("The access token's sub must be a non-empty string")
+    client_id = claims["client_id"]
+    if not isinstance(client_id, str) or not client_id:
+        raise InvalidToken("The access token's client_id must be a non-empty string")
     if not isinstance(scope, str):
         raise InvalidToken("The access token's scope must be a string")
     if not isinstance(claims["jti"], str) or not isinstance(claims["exp"], int):
@@ -211,6 +214,7 @@ def _access_token(claims: dict[str, Any]) -> AccessToken:
         expires_at=claims["exp"],
         jti=claims["jti"],
         sid=sid if isinstance(sid, str) else None,
+        client_id=client_id,
         claims=claims,
     )
 

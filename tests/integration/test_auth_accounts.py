@@ -8,6 +8,7 @@ import jwt
 import pytest
 from flask.testing import FlaskClient
 
+from shared.access_token import REQUIRED_CLAIMS
 from tests.integration.conftest import AuthActions, assert_error, claims_of
 from tests.support import STRONG_PASSWORD, FakeClock, random_name
 
@@ -154,13 +155,21 @@ def test_the_access_token_carries_the_contracts_header_and_claims(
     assert header["typ"] == "at+jwt"
     assert header["kid"]
     claims = claims_of(token)
-    assert {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"} <= set(claims)
+    assert set(REQUIRED_CLAIMS) <= set(claims)
     assert claims["iss"] == "http://localhost:8001"
     assert claims["aud"] == "tokenpair-resource"
     assert isinstance(claims["sub"], str)
     assert claims["iat"] == claims["nbf"] == int(clock().timestamp())
     assert claims["exp"] - claims["iat"] == 300
     assert claims["scope"] == DEFAULT_SCOPE
+
+
+def test_a_login_token_names_the_built_in_first_party_client(auth: AuthActions) -> None:
+    refreshed = auth.client.post(
+        "/auth/refresh", json={"refresh_token": auth.tokens()["refresh_token"]}
+    )
+
+    assert claims_of(refreshed.get_json()["access_token"])["client_id"] == "tokenpair-first-party"
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(auth: AuthActions) -> None:

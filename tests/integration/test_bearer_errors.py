@@ -193,6 +193,7 @@ def good_claims(clock: FakeClock, auth: AuthActions) -> dict[str, Any]:
         "exp": now + 300,
         "jti": uuid.uuid4().hex,
         "scope": "notes:read notes:write",
+        "client_id": issued["client_id"],
     }
 
 
@@ -242,6 +243,7 @@ FORGERIES = {
     "without jti": ({"jti": None}, {}, "lacks the jti claim"),
     "without scope": ({"scope": None}, {}, "lacks the scope claim"),
     "without sub": ({"sub": None}, {}, "lacks the sub claim"),
+    "without client_id": ({"client_id": None}, {}, "lacks the client_id claim"),
     "typ JWT": ({}, {"typ": "JWT"}, "not an access token"),
     "without typ": ({}, {"typ": None}, "not an access token"),
     "unknown kid": ({}, {"kid": "not-a-published-kid"}, "unknown key"),

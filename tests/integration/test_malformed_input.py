@@ -210,7 +210,15 @@ def test_strange_authorization_headers_are_400_or_401_never_500(
     clients, _ = sweep
     kid = clients["auth"].get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
     real = {"alg": "RS256", "typ": "at+jwt", "kid": kid}
-    claims = {"sub": "x", "scope": "notes:read", "exp": 1, "iat": 1, "nbf": 1, "jti": "j"}
+    claims = {
+        "sub": "x",
+        "scope": "notes:read",
+        "exp": 1,
+        "iat": 1,
+        "nbf": 1,
+        "jti": "j",
+        "client_id": "c",
+    }
     strange = [
         "Bearer " + "A" * 8_000,
         f"Bearer {b64({'alg': 'none'})}.{b64({})}.",

@@ -48,6 +48,7 @@ def access_claims(**overrides: Any) -> dict[str, Any]:
         "jti": uuid.uuid4().hex,
         "scope": DEFAULT_SCOPE,
         "sid": "session-1",
+        "client_id": "tokenpair-first-party",
     }
     claims.update(overrides)
     return claims

@@ -81,7 +81,9 @@ def resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def needs_bearer(spec: dict[str, Any], operation: dict[str, Any]) -> bool:
-    return bool(operation.get("security", spec.get("security", [])))
+    schemes = spec["components"]["securitySchemes"]
+    required = operation.get("security", spec.get("security", []))
+    return any(schemes[name].get("scheme") == "bearer" for req in required for name in req)
 
 
 @pytest.mark.parametrize("service", DOCUMENTS)
@@ -169,7 +171,7 @@ def test_every_response_documents_the_request_id_header(service: str) -> None:
     assert not missing, missing
 
 
-@pytest.mark.parametrize("path", ["/auth/register", "/auth/login", "/auth/refresh"])
+@pytest.mark.parametrize("path", ["/auth/register", "/auth/login", "/auth/refresh", "/oauth/token"])
 def test_the_limited_auth_endpoints_document_429_with_retry_after(path: str) -> None:
     spec = document("auth")
     response = resolve(spec, spec["paths"][path]["post"]["responses"]["429"])
@@ -179,7 +181,7 @@ def test_the_limited_auth_endpoints_document_429_with_retry_after(path: str) -> 
 
 def test_token_responses_document_cache_control_no_store() -> None:
     spec = document("auth")
-    for path in ("/auth/login", "/auth/refresh"):
+    for path in ("/auth/login", "/auth/refresh", "/oauth/token"):
         response = resolve(spec, spec["paths"][path]["post"]["responses"]["200"])
         header = resolve(spec, response["headers"]["Cache-Control"])
         assert header["required"] and header["schema"]["pattern"] == "no-store", path
@@ -190,7 +192,13 @@ def test_every_operation_that_uses_the_store_documents_503_with_retry_after(serv
     spec = document(service)
     missing = []
     for method, path, operation in operations(spec):
-        if path in ("/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"):
+        if path in (
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/.well-known/jwks.json",
+            "/.well-known/oauth-authorization-server",
+        ):
             continue  # no store behind them (readyz reports a failing store as its own 503)
         response = operation["responses"].get("503")
         if response is None or "Retry-After" not in resolve(spec, response)["headers"]:

@@ -22,6 +22,8 @@ from auth_service.tokens import (
     new_rotation_nonce,
     token_hash,
 )
+from shared import access_token
+from shared.access_token import REQUIRED_CLAIMS
 from shared.bearer import AccessTokenVerifier
 from shared.keys import public_key
 from tests.unit.fakes import AUDIENCE, ISSUER, StaticKeySource
@@ -151,7 +153,9 @@ def test_an_access_token_header_has_the_access_token_type_and_the_signing_kid(
 ) -> None:
     issuer, ring = issuer_and_ring
 
-    token = issuer.issue(subject="user-1", scope="notes:read", session_id="s-1", now=NOW)
+    token = issuer.issue(
+        subject="user-1", scope="notes:read", client_id="c-1", session_id="s-1", now=NOW
+    )
 
     assert jwt.get_unverified_header(token) == {
         "alg": "RS256",
@@ -165,7 +169,9 @@ def test_an_access_token_carries_every_claim_of_the_contract(
 ) -> None:
     issuer, ring = issuer_and_ring
 
-    token = issuer.issue(subject="4f2a", scope="notes:read notes:write", session_id="s-1", now=NOW)
+    token = issuer.issue(
+        subject="4f2a", scope="notes:read notes:write", client_id="c-1", session_id="s-1", now=NOW
+    )
     claims = jwt.decode(
         token,
         ring.key.public.key,
@@ -186,6 +192,7 @@ def test_an_access_token_carries_every_claim_of_the_contract(
         "jti": claims["jti"],
         "scope": "notes:read notes:write",
         "sid": "s-1",
+        "client_id": "c-1",
     }
     assert isinstance(claims["sub"], str)
     assert re.fullmatch(r"[0-9a-f]{32}", claims["jti"])
@@ -196,7 +203,7 @@ def test_the_lifetime_of_an_access_token_is_the_issuers_ttl(
 ) -> None:
     issuer, ring = make_issuer(rsa_private_key, ttl=42)
 
-    token = issuer.issue(subject="u", scope="notes:read", session_id="s", now=NOW)
+    token = issuer.issue(subject="u", scope="notes:read", client_id="c-1", session_id="s", now=NOW)
     claims = jwt.decode(
         token, ring.key.public.key, algorithms=["RS256"], audience=AUDIENCE, options=NO_TIME_CHECKS
     )
@@ -210,7 +217,7 @@ def test_the_issuer_signs_with_the_key_the_ring_names_for_that_instant(
 ) -> None:
     issuer, ring = issuer_and_ring
 
-    issuer.issue(subject="u", scope="notes:read", session_id="s", now=NOW)
+    issuer.issue(subject="u", scope="notes:read", client_id="c-1", session_id="s", now=NOW)
 
     assert ring.asked_at == [NOW]
 
@@ -221,7 +228,8 @@ def test_every_access_token_has_its_own_jti(
     issuer, _ = issuer_and_ring
 
     tokens = [
-        issuer.issue(subject="u", scope="notes:read", session_id="s", now=NOW) for _ in range(5)
+        issuer.issue(subject="u", scope="notes:read", client_id="c-1", session_id="s", now=NOW)
+        for _ in range(5)
     ]
 
     assert len({jwt.decode(t, options={"verify_signature": False})["jti"] for t in tokens}) == 5
@@ -239,8 +247,31 @@ def test_a_freshly_issued_token_passes_the_verifier_for_every_key_type(
     )
 
     now = datetime.fromtimestamp(int(time.time()), UTC)
-    token = issuer.issue(subject="user-9", scope="notes:read", session_id="s-9", now=now)
+    token = issuer.issue(
+        subject="user-9", scope="notes:read", client_id="c-1", session_id="s-9", now=now
+    )
     verified = verifier.verify(token)
 
     assert jwt.get_unverified_header(token)["alg"] == ring.key.alg
     assert (verified.sub, verified.scope, verified.sid) == ("user-9", "notes:read", "s-9")
+
+
+def test_the_issuer_sets_every_claim_the_shared_profile_requires(
+    issuer_and_ring: tuple[AccessTokenIssuer, StubKeyRing],
+) -> None:
+    issuer, _ = issuer_and_ring
+
+    token = issuer.issue(subject="u", scope="notes:read", client_id="c", session_id="s", now=NOW)
+
+    assert set(REQUIRED_CLAIMS) <= set(jwt.decode(token, options={"verify_signature": False}))
+    assert jwt.get_unverified_header(token)["typ"] == access_token.TYPE
+
+
+def test_a_token_without_a_session_carries_no_sid(
+    issuer_and_ring: tuple[AccessTokenIssuer, StubKeyRing],
+) -> None:
+    issuer, _ = issuer_and_ring
+
+    token = issuer.issue(subject="c", scope="notes:read", client_id="c", session_id=None, now=NOW)
+
+    assert "sid" not in jwt.decode(token, options={"verify_signature": False})

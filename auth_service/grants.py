@@ -1,0 +1,69 @@
+"""The grants of the OAuth 2.0 token endpoint (RFC 6749 §4-6): rules only, no HTTP.
+
+The refresh grant is sessions.refresh itself, bound to the client: rotation, grace and reuse
+have one implementation for /auth/refresh and for OAuth clients alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth_service import sessions, throttling
+from auth_service.context import Operation
+from auth_service.errors import InvalidScope, UnauthorizedClient
+from auth_service.models import OAuthClient
+from shared.metrics import TOKENS_ISSUED
+from shared.observability import audit
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What the token endpoint answers (RFC 6749 §5.1); no refresh token for client_credentials."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None
+
+
+def refresh_token(
+    op: Operation, client: OAuthClient, presented: str, scope: str | None, address: str
+) -> Issued:
+    """Rotate a refresh token of *client*'s session (RFC 6749 §6)."""
+    # §6: a scope asked for on refresh may not exceed the original grant; the session keeps
+    # its scope. Checked before the rotation, so a refused request leaves the token working.
+    session = sessions.session_of(op, presented)
+    if scope is not None and session is not None and session.client_id == client.id:
+        if not set(scope.split()) <= set(session.scope.split()):
+            raise InvalidScope("scope may not exceed what the refresh token was granted")
+    pair = sessions.refresh(op, presented, address, client_id=client.id)
+    return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
+
+
+def client_credentials(
+    op: Operation, client: OAuthClient, scope: str | None, address: str
+) -> Issued:
+    """Issue an access token to a confidential client for itself (RFC 6749 §4.4): sub = its id."""
+    if not client.confidential:
+        raise UnauthorizedClient("client_credentials is for confidential clients only")
+    granted = _within(client, scope)
+    # Counted like a refresh: one rule for every token the endpoint hands out per address.
+    throttling.count(op.db, op.now, op.deps.limits.address_refreshes.hit(address), client=address)
+    op.db.commit()
+    issuer = op.deps.issuer
+    token = issuer.issue(
+        subject=client.id, scope=granted, client_id=client.id, session_id=None, now=op.now
+    )
+    TOKENS_ISSUED.labels("access").inc()
+    audit("client_credentials_issued", client_id=client.id, scope=granted)
+    return Issued(token, int(issuer.ttl.total_seconds()), granted, None)
+
+
+def _within(client: OAuthClient, scope: str | None) -> str:
+    allowed = client.scope.split()
+    if scope is None:
+        return client.scope
+    asked = set(scope.split())
+    if not asked or not asked <= set(allowed):
+        raise InvalidScope(f"scope must be a space-separated subset of: {client.scope}")
+    return " ".join(s for s in allowed if s in asked)
