@@ -172,6 +172,10 @@ class JwksKeySource:
                 MIN_REFETCH_INTERVAL
             )
             if recently:
+                if self._pinned is None or not self._usable(self._pinned, now):
+                    # Waiting out the refetch interval with nothing usable: another worker
+                    # may have fetched since, and its set is in the store.
+                    self._pinned = _newest(self._pinned, self._stored())
                 return self._pinned
             self._attempted_at = now
             try:

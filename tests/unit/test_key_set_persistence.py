@@ -372,6 +372,22 @@ def test_once_the_issuer_answers_again_a_service_that_had_no_key_recovers(
     assert source.key_for(rsa_public.kid) == rsa_public
 
 
+def test_a_worker_waiting_out_its_refetch_interval_takes_the_set_another_worker_fetched(
+    workers: Workers, issuer: FakeIssuer, clock: MonotonicClock, rsa_public: PublicKey
+) -> None:
+    issuer.failure = DOWN
+    waiting, other = workers.start(), workers.start()
+    with pytest.raises(KeysUnavailable):
+        waiting.ready()  # its fetch failed: it may not fetch again for MIN_REFETCH_INTERVAL
+    issuer.failure = None
+    clock.advance(1)
+
+    other.ready()  # the issuer is back; this worker fetched and saved the set
+
+    assert waiting.key_for(rsa_public.kid) == rsa_public
+    assert len(issuer.fetched) == 2  # the waiting worker read the store, not the issuer
+
+
 # Retry-After --------------------------------------------------------------------------------
 
 
