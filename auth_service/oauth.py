@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from auth_service import errors, grants, oauth_http, sessions
+from auth_service import errors, grants, introspection, oauth_http, sessions
 from auth_service.api import client as client_address
 from auth_service.context import deps, operation
 from shared.errors import ApiError
@@ -30,6 +30,8 @@ def metadata() -> Response:
         token_endpoint=issuer + TOKEN_PATH,
         revocation_endpoint=issuer + REVOCATION_PATH,
         revocation_endpoint_auth_methods_supported=list(AUTH_METHODS),
+        introspection_endpoint=issuer + introspection.INTROSPECTION_PATH,
+        introspection_endpoint_auth_methods_supported=list(introspection.AUTH_METHODS),
         jwks_uri=issuer + "/.well-known/jwks.json",
         grant_types_supported=list(GRANT_TYPES),
         token_endpoint_auth_methods_supported=list(AUTH_METHODS),
