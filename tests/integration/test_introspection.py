@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -12,6 +14,7 @@ from auth_service import clients
 from auth_service.context import bind, deps, operation
 from shared.bearer import AccessTokenVerifier, KeysUnavailable
 from shared.keys import PublicKey
+from tests.conformance.forgeries import ATTACKS, Forge, make_forge
 from tests.integration.conftest import AuthActions, assert_error, bearer, claims_of
 from tests.integration.test_oauth_token import TOKEN, Client, basic, oauth_session, register
 from tests.support import FakeClock
@@ -263,6 +266,25 @@ def test_a_token_that_is_not_utf_8_is_inactive(
     )
 
     assert answer.status_code == 200 and answer.get_json() == INACTIVE
+
+
+@pytest.fixture
+def forge(client: FlaskClient, auth: AuthActions, keys_dir: Path) -> Forge:
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    return make_forge(auth.tokens(), jwks, keys_dir)
+
+
+def test_a_token_forged_with_no_flaw_is_active_so_each_inactive_answer_is_for_its_flaw(
+    introspect: Introspector, forge: Forge
+) -> None:
+    assert introspect(forge.sign())["active"] is True
+
+
+@pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
+def test_every_forged_or_misused_token_is_inactive(
+    introspect: Introspector, forge: Forge, attack: Callable[[Forge], str]
+) -> None:
+    assert introspect(attack(forge)) == INACTIVE
 
 
 class UnreachableKeys:
