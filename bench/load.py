@@ -1,55 +1,80 @@
-"""Load generators: wrk when it is installed, else a Python one; both closed loop, on loopback.
+"""The load: wrk, closed loop on loopback; and a few Python clients where wrk cannot serve.
 
 A run keeps *connections* requests in flight for *duration* seconds and reports the successful
 requests per second and their latency percentiles. Any failed request is counted, never hidden.
+wrk cannot choose its source address, so a load from a given client address (the fairness
+figure) runs on ``run_from``: Python threads, each connection bound to that address.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import multiprocessing
 import shutil
 import statistics
 import subprocess
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
 
-# Lead time for the Python generator's processes to start before the clock runs.
-SPAWN_LEAD_SECONDS = 0.5
 REQUEST_TIMEOUT_SECONDS = 10
 # One wrk thread drives a few thousand requests per second: all the services manage here.
 WRK_THREADS = 1
+TOKEN = "{token}"  # where a chain puts the refresh token it presents
+
+Headers = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
 class Request:
-    """One fixed request, sent again and again."""
+    """One request sent again and again; ``{name}`` in headers and body is filled in by bind."""
 
     method: str
     path: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Headers = ()
     body: str | None = None
+
+    def bind(self, values: dict[str, str]) -> Request:
+        """Return the request with every ``{name}`` of *values* replaced by its value."""
+
+        def fill(text: str) -> str:
+            for name, value in values.items():
+                text = text.replace(f"{{{name}}}", value)
+            return text
+
+        headers = tuple((name, fill(value)) for name, value in self.headers)
+        return Request(
+            self.method, self.path, headers, None if self.body is None else fill(self.body)
+        )
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A refresh: each token presented once (at ``{token}``); the child it answers goes back in.
+
+    The child is the first capture of the Lua pattern *child* in the body, or in the header
+    *child_header* when one is named.
+    """
+
+    request: Request
+    child: str
+    child_header: str | None = None
+    client: str = "first-party"  # whose sessions the tokens are (bench.services.FIRST_PARTY)
 
 
 @dataclass
-class RefreshChain:
-    """POST /auth/refresh presenting each token once; the child it returns goes back in the pool.
+class Pool:
+    """A chain and its live tokens: after a run it holds the unused tokens and the children,
+    so runs can follow each other. A request cut off by the end of a run loses its session
+    for the pool, so the pool must be much larger than the connections."""
 
-    ``tokens`` is the live pool: after a run it holds the unused tokens and the new children,
-    so runs can follow each other on the same sessions. A request cut off by the end of a run
-    loses its session for the pool, so the pool must be much larger than the connections.
-    """
-
-    path: str
+    chain: Chain
     tokens: list[str]
 
 
-Load = Request | RefreshChain
+Load = Request | Pool
 
 
 @dataclass(frozen=True)
@@ -68,99 +93,65 @@ class Result:
         return self.ok / self.seconds
 
 
-class Generator(Protocol):
-    """Something that drives one URL with one kind of load for a while."""
-
-    description: str
-
-    def run(self, base_url: str, load: Load, duration: int, connections: int) -> Result:
-        """Keep *connections* requests in flight for *duration* seconds; return what it saw."""
-        ...
-
-
-def choose_generator(kind: str, workdir: Path) -> Generator:
-    """Return wrk if asked for or found on PATH ("auto"), else the Python generator."""
+def wrk(workdir: Path) -> Wrk:
+    """Return wrk, or stop with how to install it."""
     executable = shutil.which("wrk")
-    if kind == "wrk" and executable is None:
-        raise SystemExit("--load wrk: wrk is not on PATH (Debian: apt-get install wrk)")
-    if kind in ("wrk", "auto") and executable is not None:
-        return Wrk(executable, workdir)
-    return PythonGenerator()
+    if executable is None:
+        raise SystemExit("the benchmark needs wrk on PATH (Debian: apt-get install wrk)")
+    return Wrk(executable, workdir)
 
 
 # wrk ----------------------------------------------------------------------------------------
 
-# Printed by every script when wrk finishes; latencies in microseconds.
-_DONE = """
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
-      .. '"p50_us": %.1f, "p99_us": %.1f}\\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-  {save_pool}
-end
-"""
-
-_REFRESH = """
-local threads = {{}}
-local nthreads, path, pool_in, pool_out = {nthreads}, {path}, {pool_in}, {pool_out}
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
-
+_WRK = """
+-- queue, head and tail are globals: done() reads them from each thread (thread:get).
+-- Every thread reads the whole pool, which is why WRK_THREADS stays 1.
+local threads, pool_in, pool_out = {{}}, {pool_in}, {pool_out}
+queue, head, tail = {{}}, 1, 0
+function setup(thread) table.insert(threads, thread) end
 function init(args)
-  -- Each thread takes every n-th token of the pool file.
-  queue, head, tail = {{}}, 1, 0
-  local i = 0
-  for line in io.lines(pool_in) do
-    if i % nthreads == id then
-      tail = tail + 1
-      queue[tail] = line
-    end
-    i = i + 1
-  end
+  if pool_in == "" then return end
+  for line in io.lines(pool_in) do tail = tail + 1; queue[tail] = line end
 end
-
 function request()
   local token = queue[head] or "pool-exhausted"
   queue[head] = nil
   head = head + 1
-  return wrk.format("POST", path, {{["Content-Type"] = "application/json"}},
-                    '{{"refresh_token": "' .. token .. '"}}')
+  return wrk.format({method}, {path}, {{{headers}}}, {body})
 end
-
-function response(status, headers, body)
-  if status == 200 then
-    local child = body:match('"refresh_token":%s*"([^"]+)"')
-    if child then
-      tail = tail + 1
-      queue[tail] = child
-    end
-  end
-end
-
-function save_pool()
+{response}
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {{"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, '
+      .. '"p50_us": %.1f, "p99_us": %.1f}}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+  if pool_out == "" then return end
   local out = io.open(pool_out, "w")
   for _, thread in ipairs(threads) do
     local q, first, last = thread:get("queue"), thread:get("head"), thread:get("tail")
-    for i = first, last do
-      if q[i] then out:write(q[i], "\\n") end
-    end
+    for i = first, last do if q[i] then out:write(q[i], "\\n") end end
   end
   out:close()
 end
 """
 
+_CHILD = """
+function response(status, headers, body)
+  if status ~= 200 then return end
+  local child = ({source}):match({pattern})
+  if child then tail = tail + 1; queue[tail] = child end
+end
+"""
 
-def _lua_string(value: str) -> str:
+
+def _lua(text: str) -> str:
+    """Return a Lua expression for *text*, the token variable wherever ``{token}`` stands."""
     # Our values are ASCII (paths, headers, tokens), where a JSON string is a valid Lua string.
-    if not value.isascii() or not value.isprintable():
-        raise ValueError(f"not a printable ASCII string: {value!r}")
-    return json.dumps(value)
+    if not text.isascii() or not text.isprintable():
+        raise ValueError(f"not a printable ASCII string: {text!r}")
+    return " .. token .. ".join(json.dumps(part) for part in text.split(TOKEN))
 
 
 class Wrk:
@@ -172,23 +163,29 @@ class Wrk:
         version = subprocess.run([executable, "-v"], capture_output=True, text=True).stdout
         self.description = version.split(" [")[0].strip() or "wrk"
 
-    def run(self, base_url: str, load: Load, duration: int, connections: int) -> Result:
+    def run(self, base_url: str, load: Load, duration: float, connections: int) -> Result:
+        """Keep *connections* requests in flight for *duration* seconds; return what it saw."""
         script = self._workdir / "load.lua"
         pool_in, pool_out = self._workdir / "pool.in", self._workdir / "pool.out"
-        if isinstance(load, Request):
-            script.write_text(_fixed_script(load))
-        else:
+        request = load.chain.request if isinstance(load, Pool) else load
+        response, pools = "", ("", "")
+        if isinstance(load, Pool):
+            chain = load.chain
+            source_text = (
+                f'(headers["{chain.child_header}"] or "")' if chain.child_header else "body"
+            )
+            response = _CHILD.format(source=source_text, pattern=json.dumps(chain.child))
             pool_in.write_text("".join(f"{token}\n" for token in load.tokens))
             pool_out.unlink(missing_ok=True)
-            script.write_text(
-                _REFRESH.format(
-                    nthreads=WRK_THREADS,
-                    path=_lua_string(load.path),
-                    pool_in=_lua_string(str(pool_in)),
-                    pool_out=_lua_string(str(pool_out)),
-                )
-                + _DONE.replace("{save_pool}", "save_pool()")
+            pools = (str(pool_in), str(pool_out))
+        script.write_text(
+            _WRK.format(
+                pool_in=json.dumps(pools[0]), pool_out=json.dumps(pools[1]),
+                method=_lua(request.method), path=_lua(request.path),
+                headers=", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in request.headers),
+                body="nil" if request.body is None else _lua(request.body), response=response,
             )
+        )  # fmt: skip
         command = [
             self._executable, "--threads", str(WRK_THREADS), "--connections", str(connections),
             "--duration", f"{duration}s", "--timeout", f"{REQUEST_TIMEOUT_SECONDS}s",
@@ -201,103 +198,69 @@ class Wrk:
         if completed.returncode != 0 or not lines:
             raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stderr}")
         report = json.loads(lines[-1].removeprefix("BENCH "))
-        if isinstance(load, RefreshChain):
+        if isinstance(load, Pool):
             load.tokens[:] = pool_out.read_text().split()
-        failed = report["non2xx"] + report["socket_errors"]
         return Result(
             ok=report["requests"] - report["non2xx"],
-            failed=failed,
+            failed=report["non2xx"] + report["socket_errors"],
             seconds=report["duration_us"] / 1e6,
             p50_ms=report["p50_us"] / 1000,
             p99_ms=report["p99_us"] / 1000,
         )
 
 
-def _fixed_script(request: Request) -> str:
-    lines = [
-        f"wrk.method = {_lua_string(request.method)}",
-        f"wrk.path = {_lua_string(request.path)}",
-    ]
-    if request.body is not None:
-        lines.append(f"wrk.body = {_lua_string(request.body)}")
-    for name, value in request.headers.items():
-        lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
-    return "\n".join(lines) + "\n" + _DONE.replace("{save_pool}", "")
+# Clients at a source address ---------------------------------------------------------------
 
 
-# Python -------------------------------------------------------------------------------------
+def run_from(
+    source: str, base_url: str, request: Request, duration: float, connections: int
+) -> Result:
+    """Run *connections* closed-loop clients bound to the loopback address *source* (wrk cannot
+    choose its own): threads of blocking http.client, for loads of a few hundred requests per
+    second at most, such as logins. Only answers that arrive within *duration* count."""
+    url = urlsplit(base_url)
+    assert url.hostname is not None and url.port is not None
+    end = time.monotonic() + duration
 
-
-class PythonGenerator:
-    """One process per connection, each a blocking http.client loop: slower than wrk, and it
-    takes CPU from the services, so ratios come out closer to 1 than wrk's."""
-
-    description = "Python generator (http.client, one process per connection)"
-
-    def run(self, base_url: str, load: Load, duration: int, connections: int) -> Result:
-        url = urlsplit(base_url)
-        assert url.hostname is not None and url.port is not None
-        start_at = time.time() + SPAWN_LEAD_SECONDS
-        pools: list[list[str] | None]
-        if isinstance(load, Request):
-            request, pools = load, [None] * connections
-        else:
-            request = Request("POST", load.path, {"Content-Type": "application/json"})
-            pools = [load.tokens[i::connections] for i in range(connections)]
-        jobs = [(url.hostname, url.port, request, pool, start_at, duration) for pool in pools]
-        # spawn: a fresh interpreter per client, whatever state this process is in.
-        with multiprocessing.get_context("spawn").Pool(connections) as workers:
-            outcomes = workers.starmap(_client, jobs)
-        latencies = [latency for _, latencies, _ in outcomes for latency in latencies]
-        if isinstance(load, RefreshChain):
-            load.tokens[:] = [token for _, _, pool in outcomes for token in (pool or [])]
-        return Result(
-            ok=len(latencies),
-            failed=sum(failed for failed, _, _ in outcomes),
-            seconds=float(duration),
-            p50_ms=_percentile(latencies, 50),
-            p99_ms=_percentile(latencies, 99),
+    def client() -> tuple[int, list[float]]:
+        connection = http.client.HTTPConnection(
+            url.hostname or "",
+            url.port,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            source_address=(source, 0),
         )
-
-
-def _client(
-    host: str, port: int, request: Request, tokens: list[str] | None, start_at: float, duration: int
-) -> tuple[int, list[float], list[str] | None]:
-    """Send requests back to back on one connection; return failures, latencies (ms), pool."""
-    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    pool = deque(tokens) if tokens is not None else None
-    latencies: list[float] = []
-    failed = 0
-    time.sleep(max(0.0, start_at - time.time()))
-    end = start_at + duration
-    while time.time() < end:
-        body = request.body
-        if pool is not None:
-            if not pool:
+        failed, latencies = 0, []
+        while time.monotonic() < end:
+            started = time.monotonic()
+            try:
+                connection.request(
+                    request.method, request.path, request.body, dict(request.headers)
+                )
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
                 failed += 1
-                break
-            body = json.dumps({"refresh_token": pool.popleft()})
-        started = time.perf_counter()
-        try:
-            connection.request(request.method, request.path, body=body, headers=request.headers)
-            response = connection.getresponse()
-            payload = response.read()
-        except (OSError, http.client.HTTPException):
-            failed += 1
-            connection.close()
-            continue
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        ok = 200 <= response.status < 300
-        if ok and pool is not None:
-            pool.append(json.loads(payload)["refresh_token"])
-        if time.time() > end:
-            break  # finished after the window closed: not part of this run
-        if ok:
-            latencies.append(elapsed_ms)
-        else:
-            failed += 1
-    connection.close()
-    return failed, latencies, list(pool) if pool is not None else None
+                connection.close()
+                continue
+            if time.monotonic() > end:
+                break  # finished after the window closed: not part of this run
+            if 200 <= response.status < 300:
+                latencies.append((time.monotonic() - started) * 1000)
+            else:
+                failed += 1
+        connection.close()
+        return failed, latencies
+
+    with ThreadPoolExecutor(connections) as pool:
+        outcomes = list(pool.map(lambda _: client(), range(connections)))
+    latencies = [latency for _, some in outcomes for latency in some]
+    return Result(
+        ok=len(latencies),
+        failed=sum(failed for failed, _ in outcomes),
+        seconds=float(duration),
+        p50_ms=_percentile(latencies, 50),
+        p99_ms=_percentile(latencies, 99),
+    )
 
 
 def _percentile(values: list[float], percent: int) -> float:

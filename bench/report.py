@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,71 +54,77 @@ def interleave(a: Measure, b: Measure, *, runs: int, duration: int, warmup: int)
     return samples_a, samples_b
 
 
-@dataclass(frozen=True)
-class Metric:
-    """What a row compares: throughput or a latency percentile of side A against side B."""
+_STARTED = time.monotonic()
 
-    label: str
-    against: str
-    kind: str  # "throughput", "p50" or "p99"
-    unit: str
+
+def progress(text: str) -> None:
+    """Tell the person waiting what is happening (stderr: stdout is the table)."""
+    print(f"[bench {time.monotonic() - _STARTED:5.1f} s] {text}", file=sys.stderr, flush=True)
+
+
+UNITS = {"throughput": "req/s", "p50": "ms", "p99": "ms"}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a row asks of the ratio A ÷ B of one statistic: at least or at most *target*."""
+
+    statistic: str  # "throughput", "p50" or "p99"
     goal: str  # ">=" (more is better) or "<=" (less is better)
     target: float
 
-    def row(self, pairs: Pairs) -> Row:
-        """Return the row of this metric for measured pairs."""
-        a, b = pairs
-        failed = sum(sample.failed for side in pairs for sample in side)
-        return Row(self, a=self._values(a), b=self._values(b), failed=failed)
-
-    def skipped(self, reason: str) -> Row:
-        """Return the row of this metric, not measured for *reason*."""
-        return Row(self, skipped=reason)
-
-    def _values(self, samples: list[Sample]) -> list[float]:
-        if self.kind == "throughput":
+    def values(self, samples: list[Sample]) -> list[float]:
+        """Return the statistic of each sample."""
+        if self.statistic == "throughput":
             return [sample.throughput for sample in samples]
-        values = [getattr(sample, f"{self.kind}_ms") for sample in samples]
-        assert all(value is not None for value in values), f"no {self.kind} measured"
+        values = [getattr(sample, f"{self.statistic}_ms") for sample in samples]
+        assert all(value is not None for value in values), f"no {self.statistic} measured"
         return values
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: a metric measured in pairs, or why it was not."""
+    """One line of the table: a statistic of A and B measured in pairs, or why it was not."""
 
-    metric: Metric
+    label: str
+    against: str
+    goal: Goal
     a: list[float] = field(default_factory=list)
     b: list[float] = field(default_factory=list)
     failed: int = 0
     skipped: str | None = None
 
+    @classmethod
+    def of(cls, label: str, against: str, goal: Goal, pairs: Pairs) -> Row:
+        failed = sum(sample.failed for side in pairs for sample in side)
+        return cls(label, against, goal, goal.values(pairs[0]), goal.values(pairs[1]), failed)
+
     @property
     def ratios(self) -> list[float]:
-        return [x / y for x, y in zip(self.a, self.b, strict=True)]
+        return [x / y if y else math.nan for x, y in zip(self.a, self.b, strict=True)]
 
     @property
     def met(self) -> bool | None:
         """Return whether the median ratio meets the goal (None: skipped or invalid)."""
         if self.skipped is not None or self.failed:
             return None
-        ratio, target = statistics.median(self.ratios), self.metric.target
-        return ratio >= target if self.metric.goal == ">=" else ratio <= target
+        ratio, target = statistics.median(self.ratios), self.goal.target
+        return ratio >= target if self.goal.goal == ">=" else ratio <= target
 
     def markdown(self) -> str:
-        metric = self.metric
-        goal = f"{'≥' if metric.goal == '>=' else '≤'} {metric.target:.2f}×"
+        goal, unit = self.goal, UNITS[self.goal.statistic]
+        wanted = f"{'≥' if goal.goal == '>=' else '≤'} {goal.target:.2f}×"
         if self.skipped is not None:
-            cells = [metric.label, f"skipped: {self.skipped}", metric.against, "—", "—", goal, "—"]
+            cells = [self.label, f"skipped: {self.skipped}", self.against, "—", "—", wanted, "—"]
         else:
             met = {True: "yes", False: "**no**", None: f"invalid: {self.failed} failed requests"}
             cells = [
-                metric.label,
-                _spread(self.a, metric.unit),
-                metric.against,
-                _spread(self.b, metric.unit),
-                _spread(self.ratios, "×", metric.target),
-                goal,
+                self.label,
+                _spread(self.a, unit),
+                self.against,
+                _spread(self.b, unit),
+                _spread(self.ratios, "×", goal.target),
+                wanted,
                 met[self.met],
             ]
         return "| " + " | ".join(cells) + " |"

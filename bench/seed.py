@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from auth_service.passwords import Passwords
 from auth_service.settings import ALL_SCOPES
-from auth_service.tokens import new_refresh_token, token_hash
+from auth_service.tokens import FIRST_PARTY_CLIENT_ID, new_refresh_token, token_hash
 
 CHUNK = 50_000
 SESSIONS_PER_USER = 10
@@ -29,7 +29,7 @@ SESSIONS_PER_USER = 10
 SESSION_MAX_AGE = timedelta(days=30)
 
 _USERS = "users (id, username, password_hash, created_at)"
-_SESSIONS = "sessions (id, user_id, scope, created_at, refreshed_at, expires_at)"
+_SESSIONS = "sessions (id, user_id, client_id, scope, created_at, refreshed_at, expires_at)"
 _TOKENS = "refresh_tokens (session_id, token_hash, issued_at)"
 
 Row = tuple[object, ...]
@@ -41,8 +41,10 @@ _PLAIN_INDEXES = """
 """
 
 
-def seed_sessions(url: str, count: int, keep: int) -> list[str]:
-    """Insert *count* active sessions with a live refresh token each; return *keep* tokens.
+def seed_sessions(
+    url: str, count: int, keep: int, client_id: str = FIRST_PARTY_CLIENT_ID
+) -> list[str]:
+    """Insert *count* active sessions of *client_id*, a live refresh token each; return *keep*.
 
     The kept tokens are spread evenly over the insertion order (their hashes, hence their
     places in the index, are random anyway).
@@ -72,7 +74,7 @@ def seed_sessions(url: str, count: int, keep: int) -> list[str]:
             for index in range(start, min(count, start + CHUNK)):
                 session_id, token = secrets.token_hex(16), new_refresh_token()
                 user_id = user_ids[index % len(user_ids)]
-                sessions.append((session_id, user_id, scope, created, created, expires))
+                sessions.append((session_id, user_id, client_id, scope, created, created, expires))
                 tokens.append((session_id, token_hash(token), created))
                 if index % step == 0 and len(kept) < keep:
                     kept.append(token)
@@ -99,7 +101,7 @@ def _seed_sqlite(url: str, users: list[Row], chunks: Iterator[tuple[list[Row], l
             connection.executemany(f"INSERT INTO {_USERS} VALUES (?, ?, ?, ?)", users)
             for sessions, tokens in chunks:
                 connection.executemany(
-                    f"INSERT INTO {_SESSIONS} VALUES (?, ?, ?, ?, ?, ?)", sessions
+                    f"INSERT INTO {_SESSIONS} VALUES (?, ?, ?, ?, ?, ?, ?)", sessions
                 )
                 connection.executemany(f"INSERT INTO {_TOKENS} VALUES (?, ?, ?)", tokens)
 

@@ -58,23 +58,28 @@ class FlaskCommand:
     env: Mapping[str, str]
 
 
-def run_flask(commands: list[FlaskCommand]) -> None:
-    """Run independent commands (each on its own database) side by side; fail if any fails."""
+def run_flask(commands: list[FlaskCommand]) -> list[str]:
+    """Run independent commands (each on its own database) side by side; return their outputs.
+
+    Fail if any fails.
+    """
     running = [
         (command, subprocess.Popen(
             [str(BIN / "flask"), "--app", command.app, *command.args],
-            cwd=ROOT, env=dict(command.env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=dict(command.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
         ))
         for command in commands
     ]  # fmt: skip
-    failures = []
+    failures, outputs = [], []
     for command, process in running:
-        _, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate(timeout=120)
+        outputs.append(stdout)
         if process.returncode != 0:
             failures.append(f"flask --app {command.app} {' '.join(command.args)}:\n{stderr}")
     if failures:
         raise RuntimeError("\n".join(failures))
+    return outputs
 
 
 class Server:

@@ -1,0 +1,164 @@
+"""The services a run sets up: each declared once, shared by every figure that measures it.
+
+Set-up is what an operator does: ``flask ... keys init``, ``db upgrade``, ``clients add``; then
+the bench seeds sessions in bulk (``bench/seed.py``) and starts gunicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from auth_service.keystore import KeyRing, KeyStore
+from auth_service.settings import ALL_SCOPES, Settings
+from auth_service.tokens import FIRST_PARTY_CLIENT_ID, AccessTokenIssuer
+from bench.apps import create_bench_table
+from bench.report import progress
+from bench.seed import seed_sessions
+from bench.stack import Databases, FlaskCommand, Server, run_flask, service_env
+from shared.db import utcnow
+from shared.keys import jwks_document
+
+PASSWORD = "correct horse battery staple"
+KEEP_TOKENS = 6_000  # refresh tokens kept per client and service, for the pools of the sides
+# The load comes from one client address: the per-address limits (AUTH_ADDRESS_*) are for
+# abuse, not for a benchmark, so they are set out of reach unless a service says otherwise.
+UNLIMITED_LOAD = {
+    "AUTH_ADDRESS_MAX_LOGIN_FAILURES": "1000000000",
+    "AUTH_ADDRESS_MAX_LOGINS": "1000000000",
+    "AUTH_ADDRESS_MAX_REFRESHES": "1000000000",
+    "AUTH_ADDRESS_MAX_REGISTRATIONS": "1000000000",
+}
+PAGE_CALLBACK = "https://app.example/callback"  # a redirect URI for `clients add`
+# Whose sessions a chain's tokens belong to (Chain.client): the first-party client (the
+# /auth/... endpoints), or a public client registered with `clients add` (Service.oauth_sessions).
+FIRST_PARTY, OAUTH = "first-party", "oauth"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One gunicorn instance of a service, on a fresh database of *engine*."""
+
+    app: str  # "auth_service" or "resource_service"
+    engine: str = "sqlite"
+    sessions: int = 0  # first-party sessions seeded, each with a live refresh token
+    oauth_sessions: int = 0  # sessions of a public client registered with `clients add`
+    env: tuple[tuple[str, str], ...] = ()  # settings over UNLIMITED_LOAD
+    user: bool = False  # register a user (fills {username} in requests)
+    large: bool = False  # skipped by --quick
+
+
+@dataclass
+class Running:
+    """A declared service, set up: its server, the values its requests are filled with, and
+    the refresh tokens of each client, handed out pool by pool."""
+
+    server: Server
+    url_of_database: str
+    values: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def take(self, client: str, count: int) -> list[str]:
+        """Hand out *count* unused refresh tokens of *client*'s sessions."""
+        kept = self.tokens.get(client, [])
+        if len(kept) < count:
+            raise RuntimeError(f"{self.server.name}: {len(kept)} tokens of {client} left")
+        taken, self.tokens[client] = kept[:count], kept[count:]
+        return taken
+
+
+def set_up(
+    services: dict[str, Service], folder: Path, databases: Databases, workers: int
+) -> dict[str, Running]:
+    """Create the key, the databases and the servers; migrate, register and seed."""
+    keys_dir, jwks_file = folder / "keys", folder / "jwks.json"
+    running: dict[str, Running] = {}
+    for name, service in services.items():
+        url = databases.postgres(name) if service.engine == "postgresql" else databases.sqlite(name)
+        if service.app == "auth_service":
+            settings = {"AUTH_DATABASE_URL": url, **UNLIMITED_LOAD, **dict(service.env)}
+            factory = "bench.apps:create_auth_app()"
+        else:
+            settings = {"RESOURCE_DATABASE_URL": url, "RESOURCE_PUBLIC_KEY_FILE": str(jwks_file)}
+            factory = "resource_service:create_app()"
+        running[name] = Running(
+            Server(name, factory, _env(workers, keys_dir, settings), folder), url
+        )
+    auth = [(s, r) for s, r in _pairs(services, running) if s.app == "auth_service"]
+    key_env = _env(1, keys_dir, {"AUTH_DATABASE_URL": databases.sqlite("keys")})
+    run_flask([FlaskCommand("auth_service", ("keys", "init"), key_env), *_upgrades(auth)])
+    progress("registering a client, migrating the resource service ...")
+    # What `flask --app auth_service keys public` prints: the resource service's key file.
+    jwks_file.write_text(json.dumps(jwks_document([k.public for k in KeyStore(keys_dir).load()])))
+    resource = [(s, r) for s, r in _pairs(services, running) if s.app == "resource_service"]
+    oauth = [run for s, run in auth if s.oauth_sessions]
+    add = ("clients", "add", "bench", "--redirect-uri", PAGE_CALLBACK)
+    adding = [FlaskCommand("auth_service", add, run.server.env) for run in oauth]
+    outputs = run_flask([*adding, *_upgrades(resource)])
+    for run, output in zip(oauth, outputs, strict=False):
+        run.values["client_id"] = json.loads(output)["client_id"]
+    for _, run in resource:
+        run.values["access_token"] = access_token(keys_dir)
+    progress("seeding ...")
+    for service, run in _pairs(services, running):
+        if service.app != "auth_service":
+            continue
+        keep = min(service.sessions, KEEP_TOKENS)
+        run.tokens[FIRST_PARTY] = seed_sessions(run.url_of_database, service.sessions, keep)
+        if service.oauth_sessions:
+            run.tokens[OAUTH] = seed_sessions(
+                run.url_of_database, service.oauth_sessions, service.oauth_sessions,
+                run.values["client_id"],
+            )  # fmt: skip
+        create_bench_table(run.url_of_database, datetime.now(UTC))
+    return running
+
+
+def register_users(services: dict[str, Service], running: dict[str, Running]) -> None:
+    """Register a user (PASSWORD) on each running service that asks for one."""
+    for service, run in _pairs(services, running):
+        if service.user:
+            username = f"bench-{uuid.uuid4().hex[:12]}"
+            credentials = {"username": username, "password": PASSWORD}
+            answer = requests.post(f"{run.server.url}/auth/register", json=credentials, timeout=10)
+            if answer.status_code != 201:
+                raise RuntimeError(f"register: {answer.status_code} {answer.text[:200]}")
+            run.values["username"] = username
+
+
+def access_token(keys_dir: Path) -> str:
+    """Return an access token signed by the auth service's own issuer code, valid for an hour."""
+    settings = Settings.from_env({"AUTH_KEYS_DIR": str(keys_dir)})  # issuer, audience: defaults
+    issuer = AccessTokenIssuer(
+        KeyRing(KeyStore(keys_dir)),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl=timedelta(hours=1),
+    )
+    return issuer.issue(
+        subject=uuid.uuid4().hex,
+        scope=" ".join(ALL_SCOPES),
+        client_id=FIRST_PARTY_CLIENT_ID,
+        session_id=secrets.token_hex(16),
+        now=utcnow(),
+    )
+
+
+def _env(workers: int, keys_dir: Path, settings: dict[str, str]) -> dict[str, str]:
+    return service_env(workers, {"AUTH_KEYS_DIR": str(keys_dir), **settings})
+
+
+def _upgrades(pairs: list[tuple[Service, Running]]) -> list[FlaskCommand]:
+    return [FlaskCommand(service.app, ("db", "upgrade"), run.server.env) for service, run in pairs]
+
+
+def _pairs(
+    services: dict[str, Service], running: dict[str, Running]
+) -> list[tuple[Service, Running]]:
+    return [(services[name], run) for name, run in running.items()]
