@@ -168,6 +168,32 @@ def test_the_callers_live_refresh_token_is_active_and_a_rotated_one_is_not(
     assert introspect(rotated["refresh_token"])["active"] is True
 
 
+def test_the_callers_refresh_token_is_inactive_once_revoked_or_idle_past_its_lifetime(
+    auth_app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    resource_server: Client,
+    introspect: Introspector,
+    clock: FakeClock,
+) -> None:
+    assert resource_server.secret is not None
+    revoked, idle = (oauth_session(auth_app, auth, resource_server) for _ in range(2))
+    with auth_app.app_context():
+        refresh_ttl = deps().policy.refresh_ttl
+
+    revocation = client.post(
+        "/oauth/revoke",
+        data={"token": revoked},
+        headers=basic(resource_server.id, resource_server.secret),
+    )
+    clock.advance(refresh_ttl.total_seconds())
+
+    assert revocation.status_code == 200
+
+    assert introspect(revoked) == INACTIVE
+    assert introspect(idle) == INACTIVE
+
+
 def test_another_clients_refresh_token_is_inactive_and_reveals_nothing(
     auth_app: Flask, auth: AuthActions, introspect: Introspector
 ) -> None:
