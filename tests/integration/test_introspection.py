@@ -13,30 +13,15 @@ from auth_service import clients
 from auth_service.context import deps, operation
 from tests.conformance.forgeries import ATTACKS, Forge, make_forge
 from tests.integration.conftest import AuthActions, bearer, claims_of
+from tests.integration.introspection_helpers import INACTIVE, Introspector
 from tests.integration.test_oauth_token import TOKEN, Client, basic, oauth_session, register
 from tests.support import FakeClock
-
-INTROSPECT = "/oauth/introspect"
-INACTIVE = {"active": False}
 
 
 @pytest.fixture
 def resource_server(auth_app: Flask) -> Client:
     """A confidential client, as a resource server that introspects is."""
     return register(auth_app, confidential=True)
-
-
-class Introspector:
-    def __init__(self, client: FlaskClient, caller: Client) -> None:
-        assert caller.secret is not None
-        self.client, self.headers = client, basic(caller.id, caller.secret)
-
-    def __call__(self, token: str, **extra: str) -> dict[str, object]:
-        answer = self.client.post(INTROSPECT, data={"token": token, **extra}, headers=self.headers)
-        assert answer.status_code == 200, answer.get_data(as_text=True)
-        assert answer.headers["Cache-Control"] == "no-store"
-        assert answer.headers["Pragma"] == "no-cache"
-        return dict(answer.get_json())
 
 
 @pytest.fixture

@@ -12,16 +12,19 @@ from auth_service.context import bind, deps
 from shared.bearer import AccessTokenVerifier, KeysUnavailable
 from shared.keys import PublicKey
 from tests.integration.conftest import AuthActions, assert_error, bearer
-from tests.integration.test_introspection import (
-    INACTIVE,
-    INTROSPECT,
-    Introspector,
-    introspect,
-    resource_server,
-)
+from tests.integration.introspection_helpers import INACTIVE, INTROSPECT, Introspector
 from tests.integration.test_oauth_token import Client, basic, register
 
-__all__ = ["introspect", "resource_server"]  # fixtures, used by name
+
+@pytest.fixture
+def resource_server(auth_app: Flask) -> Client:
+    """A confidential client, as a resource server that introspects is."""
+    return register(auth_app, confidential=True)
+
+
+@pytest.fixture
+def introspect(client: FlaskClient, resource_server: Client) -> Introspector:
+    return Introspector(client, resource_server)
 
 
 @pytest.mark.parametrize("hint", ["access_token", "refresh_token", "something_else"])
