@@ -32,7 +32,8 @@ class Forge:
     """A real token's parts, and the keys an attacker might use to sign new ones."""
 
     kid: str
-    claims: dict[str, Any]
+    issued_claims: dict[str, Any]
+    issued_at: float  # this machine's clock just after the real token was issued
     real_token: str
     refresh_token: str
     public_pem: bytes
@@ -56,6 +57,15 @@ class Forge:
             lambda data: signer.sign(data, padding.PKCS1v15(), hashes.SHA256()),
         )
 
+    @property
+    def claims(self) -> dict[str, Any]:
+        """The real token's claims, its times moved on by the time since it was issued: a token
+        forged at any point of the module is as fresh as the real one was (however short-lived
+        the deployment's tokens are), and the issuer's clock, skewed or not, is kept."""
+        elapsed = int(time.time() - self.issued_at)
+        times = {name: self.issued_claims[name] + elapsed for name in ("iat", "nbf", "exp")}
+        return {**self.issued_claims, **times}
+
     def with_claims(self, **changes: Any) -> dict[str, Any]:
         """Return the real claims with some changed (None removes one)."""
         changed = {**self.claims, **changes}
@@ -65,6 +75,7 @@ class Forge:
 @pytest.fixture(scope="module")
 def forge(deployment: Deployment) -> Forge:
     tokens = sign_up(deployment)
+    issued_at = time.time()  # after: moved-on times are never ahead of the issuer's clock
     kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
     jwks = deployment.get(f"{deployment.auth_url}/.well-known/jwks.json").json()
     (published,) = [key for key in jwks["keys"] if key["kid"] == kid]
@@ -76,7 +87,8 @@ def forge(deployment: Deployment) -> Forge:
         assert isinstance(issuer_key, rsa.RSAPrivateKey)
     return Forge(
         kid=kid,
-        claims=jwt.decode(tokens["access_token"], options={"verify_signature": False}),
+        issued_claims=jwt.decode(tokens["access_token"], options={"verify_signature": False}),
+        issued_at=issued_at,
         real_token=tokens["access_token"],
         refresh_token=tokens["refresh_token"],
         public_pem=public_key.public_bytes(
@@ -156,6 +168,19 @@ ATTACKS: dict[str, Callable[[Forge], str]] = {
 }
 
 
+# The resource service's verdicts are the resource server's checks (`--resource-server-only`);
+# the auth service checks access tokens too (sessions, logout-all), with its own key ring.
+SERVICES = [pytest.param("resource", marks=pytest.mark.resource_server), "auth"]
+
+
+def checked_url(deployment: Deployment, service: str) -> str:
+    """The endpoint of *service* that takes an access token and changes nothing."""
+    if service == "resource":
+        return f"{deployment.resource_url}/api/me"
+    return f"{deployment.auth_url}/auth/sessions"
+
+
+@pytest.mark.resource_server
 def test_a_token_forged_with_no_flaw_is_accepted_so_each_refusal_is_for_its_flaw(
     deployment: Deployment, forge: Forge
 ) -> None:
@@ -164,15 +189,36 @@ def test_a_token_forged_with_no_flaw_is_accepted_so_each_refusal_is_for_its_flaw
     assert answer.json()["sub"] == forge.claims["sub"]
 
 
+@pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
 def test_a_forged_or_misused_token_is_refused_with_invalid_token(
-    deployment: Deployment, forge: Forge, attack: Callable[[Forge], str]
+    deployment: Deployment, forge: Forge, attack: Callable[[Forge], str], service: str
 ) -> None:
     token = attack(forge)
-    # The auth service checks access tokens too (sessions, logout-all), with its own key ring.
-    for url in (f"{deployment.resource_url}/api/me", f"{deployment.auth_url}/auth/sessions"):
-        answer = deployment.get(url, headers=bearer(token))
-        assert answer.status_code == 401, f"{url}: {answer.status_code} {answer.text}"
-        challenge = answer.headers["WWW-Authenticate"]
-        assert challenge.startswith('Bearer realm="tokenpair", error="invalid_token"'), challenge
-        assert answer.json()["error"] == "invalid_token"
+    url = checked_url(deployment, service)
+
+    answer = deployment.get(url, headers=bearer(token))
+
+    assert answer.status_code == 401, f"{url}: {answer.status_code} {answer.text}"
+    challenge = answer.headers.get("WWW-Authenticate", "(none)")
+    assert challenge.startswith('Bearer realm="tokenpair", error="invalid_token"'), challenge
+    assert answer.json()["error"] == "invalid_token"
+    if attack is expired:  # RFC 6750 §3.1: the client may tell expiry from other refusals
+        assert 'error_description="The access token expired"' in challenge, challenge
+
+
+@pytest.mark.resource_server
+def test_a_token_expired_less_than_the_leeway_ago_is_still_accepted(
+    deployment: Deployment, forge: Forge
+) -> None:
+    # --leeway: the resource service's RESOURCE_LEEWAY; clocks a little apart must not turn
+    # a fresh token away. (The auth service's own bearer endpoints allow none.)
+    ago = int(deployment.leeway // 2)
+    if ago < 1:
+        pytest.skip(f"--leeway {deployment.leeway:g} s leaves no room to check the leeway")
+    now = int(time.time())
+    token = forge.sign(forge.with_claims(iat=now - 120, nbf=now - 120, exp=now - ago))
+
+    answer = deployment.get(f"{deployment.resource_url}/api/me", headers=bearer(token))
+
+    assert answer.status_code == 200, f"expired {ago} s ago: {answer.status_code} {answer.text}"
