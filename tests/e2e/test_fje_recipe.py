@@ -166,7 +166,8 @@ def test_the_recipe_passes_every_resource_server_check(
         recipe.stop()
 
     assert {name: seen for name, seen in outcomes.items() if seen != "ok"} == {}
-    assert len(outcomes) >= 30  # the forgeries, the RFC 6750 table, notes, expiry, leeway
+    # The forgeries, the RFC 6750 table, notes, expiry, leeway: the README cites these counts.
+    assert len(outcomes) == 32
     assert "Traceback" not in recipe.log()
 
 
@@ -182,4 +183,4 @@ def test_fjes_defaults_fail_exactly_these_checks(
     failed = {name: seen for name, seen in outcomes.items() if seen != "ok"}
     assert failed == FAILING_UNDER_FJE_DEFAULTS
     # What does hold: the control forgery, notes and their isolation, scopes, health.
-    assert len(outcomes) - len(failed) >= 5
+    assert (len(failed), len(outcomes)) == (27, 32)  # as the README says
