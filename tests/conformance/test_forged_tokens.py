@@ -2,8 +2,8 @@
 
 The black-box attacks need nothing but the JWKS and a real token. The rest are signed with the
 issuer's real private key, so each carries exactly one flaw (and a control token made the same
-way with no flaw is accepted): they run where the kit has the key, in the e2e ring, and are
-skipped with that reason against a deployment given by URL.
+way with no flaw is accepted): they run where the kit has the key, in the e2e ring or given
+`--issuer-keys-dir`, and are skipped with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.conformance.deployment import Deployment, bearer, sign_up
 
-NO_KEY = "needs the issuer's private key, which only the e2e ring has (tests/conformance)"
+NO_KEY = "needs the issuer's private key: the e2e ring has it, else give --issuer-keys-dir"
 
 
 @dataclass(frozen=True)
