@@ -67,6 +67,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--ca-file", metavar="PEM", help="CA certificate(s) to trust for HTTPS (e.g. Caddy's root)"
     )
     parser.add_argument(
+        "--resource-server-only",
+        action="store_true",
+        help="run only the checks of the resource service (the auth service just issues the "
+        "tokens they use): to check your own resource service, e.g. one on flask-jwt-extended",
+    )
+    parser.add_argument(
+        "--issuer-keys-dir",
+        metavar="DIR",
+        help="the issuer's <kid>.pem private keys, if you hold them: the forgeries that need a "
+        "real signature run instead of being skipped",
+    )
+    parser.add_argument(
+        "--junit-xml", metavar="PATH", help="also keep pytest's JUnit XML report, for your CI"
+    )
+    parser.add_argument(
         "--source-addresses",
         default="",
         metavar="A,B,...",
@@ -94,26 +109,37 @@ def parse(argv: list[str]) -> argparse.Namespace:
             parser.error(f"--source-addresses: {address!r} is not an IP address")
     if options.ca_file and not Path(options.ca_file).is_file():
         parser.error(f"--ca-file {options.ca_file}: no such file")
+    if options.issuer_keys_dir and not Path(options.issuer_keys_dir).is_dir():
+        parser.error(f"--issuer-keys-dir {options.issuer_keys_dir}: no such folder")
     return options
+
+
+def pytest_arguments(options: argparse.Namespace, report: Path) -> list[str]:
+    """The pytest command line that runs the kit as *options* say, its JUnit XML to *report*."""
+    return [
+        str(KIT), "-p", "no:cacheprovider", "-q", "--tb=short", f"--junitxml={report}",
+        "--auth-url", options.auth_url,
+        "--resource-url", options.resource_url,
+        *(["--ca-file", options.ca_file] if options.ca_file else []),
+        "--grace", str(options.grace), "--leeway", str(options.leeway),
+        "--max-wait", str(options.max_wait),
+        "--source-addresses", options.source_addresses,
+        *(["--issuer-keys-dir", options.issuer_keys_dir] if options.issuer_keys_dir else []),
+        *(["-m", "resource_server"] if options.resource_server_only else []),
+        *options.pytest_args,
+    ]  # fmt: skip
 
 
 def run(options: argparse.Namespace) -> int:
     """Run the kit's tests against the deployment, then print one line per area."""
     with tempfile.TemporaryDirectory(prefix="tokenpair-conformance-") as scratch:
-        report = Path(scratch) / "report.xml"
-        arguments = [
-            str(KIT), "-p", "no:cacheprovider", "-q", "--tb=short", f"--junitxml={report}",
-            "--auth-url", options.auth_url,
-            "--resource-url", options.resource_url,
-            *(["--ca-file", options.ca_file] if options.ca_file else []),
-            "--grace", str(options.grace), "--leeway", str(options.leeway),
-            "--max-wait", str(options.max_wait),
-            "--source-addresses", options.source_addresses,
-            *options.pytest_args,
-        ]  # fmt: skip
+        report = Path(options.junit_xml or Path(scratch) / "report.xml").resolve()
+        report.unlink(missing_ok=True)  # a kept report of an earlier run must not be counted
+        arguments = pytest_arguments(options, report)
         code = int(pytest.main(arguments))
         areas = area_results(report) if report.exists() else {}
-    print("\nconformance of", options.auth_url, "and", options.resource_url)
+    only = " (the resource server's checks only)" if options.resource_server_only else ""
+    print("\nconformance of", options.auth_url, "and", options.resource_url + only)
     for area, counts in areas.items():
         verdict = "FAIL" if counts["failed"] else "ok  "
         detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()) if n)

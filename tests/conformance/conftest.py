@@ -14,6 +14,15 @@ import pytest
 
 from tests.conformance.deployment import Deployment
 
+RESOURCE_SERVER_MARKER = (
+    "resource_server: a check of the resource service alone, the auth service only issuing the"
+    " tokens it uses (`--resource-server-only` runs just these, e.g. against your own service)"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", RESOURCE_SERVER_MARKER)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tokenpair conformance")
@@ -24,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--source-addresses",
         default="",
         help="comma-separated loopback addresses to send from in turn (per-address limits)",
+    )
+    group.addoption(
+        "--issuer-keys-dir",
+        help="a folder of the issuer's <kid>.pem private keys, when you hold them: the forgeries"
+        " that need a real signature run instead of being skipped",
     )
     group.addoption(
         "--grace", type=float, default=10.0, help="the refresh reuse grace, s (default 10)"
@@ -50,10 +64,14 @@ def _given(config: pytest.Config) -> Deployment | None:
     ca_file = config.getoption("--ca-file", default=None)
     if ca_file and not Path(ca_file).is_file():
         raise pytest.UsageError(f"--ca-file {ca_file}: no such file")
+    keys_dir = config.getoption("--issuer-keys-dir", default=None)
+    if keys_dir and not Path(keys_dir).is_dir():
+        raise pytest.UsageError(f"--issuer-keys-dir {keys_dir}: no such folder")
     return Deployment(
         auth_url.rstrip("/"),
         resource_url.rstrip("/"),
         verify=ca_file or True,
+        keys_dir=Path(keys_dir) if keys_dir else None,
         grace=config.getoption("--grace"),
         leeway=config.getoption("--leeway"),
         max_wait=config.getoption("--max-wait"),

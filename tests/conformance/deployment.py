@@ -24,8 +24,8 @@ class Deployment:
     resource_url: str
     # requests' `verify`: True (the system's CAs) or a CA bundle, e.g. Caddy's local root.
     verify: bool | str = True
-    # A folder holding the issuer's <kid>.pem private keys: only the e2e ring has one, so the
-    # forgeries that need a real signature run there and are skipped against a deployment.
+    # A folder holding the issuer's <kid>.pem private keys: the e2e ring's, or --issuer-keys-dir;
+    # without one the forgeries that need a real signature are skipped.
     keys_dir: Path | None = None
     # What the kit cannot see from outside (the access-token lifetime it reads from
     # `expires_in`): the refresh reuse grace and the resource service's clock leeway, in

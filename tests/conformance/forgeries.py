@@ -24,7 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-NO_KEY = "needs the issuer's private key, which only the rings that run the issuer have"
+NO_KEY = "needs the issuer's private key: the e2e ring has it, else give --issuer-keys-dir"
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Forge:
     """A real token's parts, and the keys an attacker might use to sign new ones."""
 
     kid: str
-    claims: dict[str, Any]
+    issued_claims: dict[str, Any]
+    issued_at: float  # this machine's clock just after the real token was issued
     real_token: str
     refresh_token: str
     public_pem: bytes
@@ -56,6 +57,15 @@ class Forge:
             lambda data: signer.sign(data, padding.PKCS1v15(), hashes.SHA256()),
         )
 
+    @property
+    def claims(self) -> dict[str, Any]:
+        """The real token's claims, its times moved on by the time since it was issued: a token
+        forged at any point of the module is as fresh as the real one was (however short-lived
+        the deployment's tokens are), and the issuer's clock, skewed or not, is kept."""
+        elapsed = int(time.time() - self.issued_at)
+        times = {name: self.issued_claims[name] + elapsed for name in ("iat", "nbf", "exp")}
+        return {**self.issued_claims, **times}
+
     def with_claims(self, **changes: Any) -> dict[str, Any]:
         """Return the real claims with some changed (None removes one)."""
         changed = {**self.claims, **changes}
@@ -68,6 +78,7 @@ def make_forge(tokens: dict[str, Any], jwks: dict[str, Any], keys_dir: Path | No
     *keys_dir* holds the issuer's ``<kid>.pem`` private keys; without it, the attacks that
     need a real signature skip.
     """
+    issued_at = time.time()  # after: moved-on times are never ahead of the issuer's clock
     kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
     (published,) = [key for key in jwks["keys"] if key["kid"] == kid]
     public_key = jwt.PyJWK(published).key  # RSA, EC or OKP: whatever the deployment signs with
@@ -78,7 +89,8 @@ def make_forge(tokens: dict[str, Any], jwks: dict[str, Any], keys_dir: Path | No
         assert isinstance(issuer_key, rsa.RSAPrivateKey)
     return Forge(
         kid=kid,
-        claims=jwt.decode(tokens["access_token"], options={"verify_signature": False}),
+        issued_claims=jwt.decode(tokens["access_token"], options={"verify_signature": False}),
+        issued_at=issued_at,
         real_token=tokens["access_token"],
         refresh_token=tokens["refresh_token"],
         public_pem=public_key.public_bytes(

@@ -8,6 +8,11 @@ import pytest
 from tests.conformance.deployment import Deployment, bearer, login, refresh, sign_up
 from tests.support import STRONG_PASSWORD, random_name
 
+# The checks of the resource service alone (`--resource-server-only`): the auth service only
+# issues the tokens they present.
+RESOURCE_SERVER = pytest.mark.resource_server
+RESOURCE = pytest.param("resource", marks=RESOURCE_SERVER)
+
 TOKEN_RESPONSE_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
 
 
@@ -64,6 +69,7 @@ def test_login_gives_one_answer_for_an_unknown_user_and_a_wrong_password(
     assert unknown_user.json()["error"] == "invalid_grant"
 
 
+@RESOURCE_SERVER
 def test_notes_are_created_read_listed_and_deleted_by_their_owner_only(
     deployment: Deployment,
 ) -> None:
@@ -90,6 +96,7 @@ def test_notes_are_created_read_listed_and_deleted_by_their_owner_only(
     assert deployment.get(notes, headers=owner).json() == {"notes": []}
 
 
+@RESOURCE_SERVER
 def test_a_read_only_login_can_read_notes_but_not_write_them(deployment: Deployment) -> None:
     notes = f"{deployment.resource_url}/api/notes"
     reader = sign_up(deployment, scope="notes:read")
@@ -106,7 +113,7 @@ def test_a_read_only_login_can_read_notes_but_not_write_them(deployment: Deploym
     assert 'scope="notes:write"' in challenge
 
 
-@pytest.mark.parametrize("service", ["resource", "auth"])
+@pytest.mark.parametrize("service", [RESOURCE, "auth"])
 def test_a_request_without_credentials_gets_a_bare_bearer_challenge(
     deployment: Deployment, service: str
 ) -> None:
@@ -122,6 +129,7 @@ def test_a_request_without_credentials_gets_a_bare_bearer_challenge(
     assert "error" in answer.json()
 
 
+@RESOURCE_SERVER
 @pytest.mark.parametrize(
     "authorization",
     ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer two tokens", "Token abc", "Bearer a,b"],
@@ -249,7 +257,7 @@ def test_the_auth_service_publishes_its_signing_key_as_a_jwks(deployment: Deploy
     assert jwt.get_unverified_header(access_token)["kid"] in {key["kid"] for key in keys}
 
 
-@pytest.mark.parametrize("service", ["auth", "resource"])
+@pytest.mark.parametrize("service", ["auth", RESOURCE])
 @pytest.mark.parametrize("probe", ["healthz", "readyz"])
 def test_both_services_report_live_and_ready(
     deployment: Deployment, service: str, probe: str

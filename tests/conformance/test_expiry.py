@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.conformance.deployment import Deployment, bearer, refresh, sign_up
 
 # In the e2e ring: tokens and a grace window short enough to outwait.
@@ -20,6 +22,7 @@ POLL_INTERVAL = 0.2
 SLACK = 10.0  # generous: the checks poll, this only bounds a deployment that never expires
 
 
+@pytest.mark.resource_server
 def test_a_session_continues_past_access_token_expiry_by_refreshing(
     deployment: Deployment,
 ) -> None:

@@ -110,12 +110,16 @@ class Service:
             timeout=60,
         )  # fmt: skip
 
+    def command(self) -> list[str]:
+        """The command line that serves the service (tokenpair's gunicorn settings)."""
+        return gunicorn_command(self.app, self.port, self.workers)
+
     def start(self) -> None:
         """Start gunicorn and wait until /healthz answers; never leave it running on failure."""
         with self.log_path.open("ab") as log:
             # Its own process group: a crash can kill master and workers at once, and only them.
             self.process = subprocess.Popen(
-                gunicorn_command(self.app, self.port, self.workers),
+                self.command(),
                 cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 process_group=0,
             )  # fmt: skip

@@ -203,3 +203,17 @@ def test_the_example_pins_flask_jwt_extended_as_the_test_extra_does() -> None:
     test_extra = pin.findall((root / "pyproject.toml").read_text())
 
     assert requirements == test_extra == ["flask-jwt-extended>=4.7,<5"]
+
+
+def test_the_recipe_decodes_with_asymmetric_algorithms_only_and_holds_no_secret() -> None:
+    http = client()
+    assert me(http, f"Bearer {token()}").status_code == 200  # FJE has read its settings now
+
+    config = http.application.config
+    assert config["JWT_DECODE_ALGORITHMS"] == ["RS256", "ES256", "EdDSA"]
+    assert not any(name.startswith("HS") for name in config["JWT_DECODE_ALGORITHMS"])
+    assert config["JWT_SECRET_KEY"] is None and config["SECRET_KEY"] is None
+    # FJE's defaults, measured: JWT_ALGORITHM (HS256) appended to what the team configured.
+    defaults = client(recipe=False)
+    me(defaults, f"Bearer {token()}")
+    assert defaults.application.config["JWT_DECODE_ALGORITHMS"] == ["RS256", "HS256"]

@@ -20,6 +20,25 @@ def test_conformance_takes_the_two_urls_and_passes_what_follows_a_double_dash_to
     assert options.pytest_args == ["-k", "jwks"]
 
 
+def test_conformance_can_run_the_resource_servers_checks_only_keeping_the_report(
+    tmp_path: Path,
+) -> None:
+    options = cli.parse(
+        ["--auth-url", "http://a", "--resource-url", "http://r", "--resource-server-only"]
+        + ["--issuer-keys-dir", str(tmp_path), "--junit-xml", "out.xml", "--", "-x"]
+    )
+
+    arguments = cli.pytest_arguments(options, tmp_path / "out.xml")
+
+    assert arguments[-5:] == ["--issuer-keys-dir", str(tmp_path), "-m", "resource_server", "-x"]
+    assert f"--junitxml={tmp_path / 'out.xml'}" in arguments
+    assert options.junit_xml == "out.xml"
+    everything = cli.pytest_arguments(
+        cli.parse(["--auth-url", "http://a", "--resource-url", "http://r"]), tmp_path
+    )
+    assert "-m" not in everything and "--issuer-keys-dir" not in everything
+
+
 def test_conformance_takes_the_settings_it_cannot_see_as_seconds() -> None:
     options = cli.parse(
         ["--auth-url", "http://a", "--resource-url", "http://r", "--grace", "0.5"]
@@ -42,6 +61,11 @@ def test_conformance_takes_the_settings_it_cannot_see_as_seconds() -> None:
             "localhost",
         ),
         (["--auth-url", "http://a", "--resource-url", "http://r", "--max-wait", "x"], "max-wait"),
+        (
+            ["--auth-url", "http://a", "--resource-url", "http://r"]
+            + ["--issuer-keys-dir", "/no/such"],
+            "--issuer-keys-dir",
+        ),
     ],
 )
 def test_a_bad_conformance_option_is_one_line_naming_it(
