@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auth_service import clients, sessions, throttling
+from auth_service import authorization_codes, clients, sessions, throttling
 from auth_service.context import Operation
 from auth_service.errors import InvalidScope, UnauthorizedClient
 from auth_service.models import OAuthClient
@@ -37,6 +37,19 @@ def refresh_token(
         if not set(scope.split()) <= set(session.scope.split()):
             raise InvalidScope("scope may not exceed what the refresh token was granted")
     pair = sessions.refresh(op, presented, address, client_id=client.id)
+    return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
+
+
+def authorization_code(
+    op: Operation,
+    client: OAuthClient,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+    address: str,
+) -> Issued:
+    """Exchange an authorization code and its PKCE verifier for a token pair (RFC 6749 §4.1.3)."""
+    pair = authorization_codes.redeem(op, client, code, redirect_uri, code_verifier, address)
     return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
 
 
