@@ -13,11 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+import auth_service
 from auth_service import authorization_codes, clients
 from auth_service.context import operation
 from auth_service.extensions import db
+from auth_service.keystore import KeyStore
 from auth_service.models import AuthorizationCode
-from tests.integration.conftest import AuthActions, assert_error, claims_of
+from tests.integration.conftest import CHEAP_PASSWORDS, AuthActions, assert_error, claims_of
 from tests.support import STRONG_PASSWORD, FakeClock
 
 AUTHORIZE = "/oauth/authorize"
@@ -405,3 +407,55 @@ def test_removing_a_client_deletes_its_codes(own: Flow, auth_app: Flask) -> None
     assert_error(own.redeem(code), 401, "invalid_client")
     with auth_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuthorizationCode)) == 0
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"username": "ann\x00", "password": STRONG_PASSWORD},
+        {"password": "pass\x00word horse battery"},
+        {"username": "x" * 5000, "password": "y" * 5000},
+        {"consent": "maybe", "approval": "\x00"},
+    ],
+)
+def test_junk_in_the_login_form_is_an_answer_never_a_500(own: Flow, junk: dict[str, str]) -> None:
+    fields = inputs(own.open()).fields | {"username": own.username} | junk
+
+    answer = own.client.post(AUTHORIZE, data=fields)
+
+    assert answer.status_code in (400, 403), answer.get_data(as_text=True)[:300]
+    assert "Location" not in answer.headers
+
+
+def test_a_non_utf8_form_body_is_an_answer_never_a_500(own: Flow) -> None:
+    answer = own.client.post(
+        AUTHORIZE,
+        data=b"client_id=%ff%fe&redirect_uri=\xff\xfe&state=%00",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert_page(answer, 400)
+
+
+def test_a_page_opened_before_a_key_rotation_signs_in_at_a_replica_started_after_it(
+    own: Flow, auth_app: Flask, auth_env: dict[str, str], keys_dir: Any, clock: FakeClock
+) -> None:
+    fields = inputs(own.open()).fields | {"username": own.username, "password": STRONG_PASSWORD}
+    nonce = own.client.get_cookie("tokenpair_authorize", path=AUTHORIZE)
+    assert nonce is not None
+    KeyStore(keys_dir).create("RS256", clock())  # the new key signs from now on
+    replica = auth_service.create_app(
+        {**auth_env, "AUTH_DATABASE_URL": auth_app.config["SQLALCHEMY_DATABASE_URI"]},
+        clock=clock,
+        passwords=CHEAP_PASSWORDS,
+    )
+    browser = replica.test_client()
+    browser.set_cookie("tokenpair_authorize", nonce.value, path=AUTHORIZE)
+    try:
+        answer = browser.post(AUTHORIZE, data=fields)
+    finally:
+        with replica.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    assert "code" in redirected(answer)
