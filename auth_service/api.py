@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, jsonify, request
 
-from auth_service import accounts, browser, errors, sessions
+from auth_service import accounts, browser, errors, live_sessions, sessions
 from auth_service.client_address import client_address
 from auth_service.context import Operation, deps, operation
 from auth_service.keystore import NoSigningKey
-from auth_service.models import Session
+from auth_service.live_sessions import LiveSession
 from shared.bearer import AccessToken, authenticate, bearer_error
 from shared.errors import error_response
 from shared.keys import jwks_document
@@ -92,11 +90,10 @@ def logout_all() -> tuple[str, int]:
 @bp.get("/auth/sessions")
 def list_sessions() -> Response:
     op, token = _authenticated()
-    ttl = op.deps.policy.refresh_ttl
     return jsonify(
         sessions=[
-            _session_json(s, ttl, current=s.id == token.sid)
-            for s in sessions.active_sessions(op, token.sub)
+            _session_json(s, current=s.id == token.sid)
+            for s in live_sessions.active_sessions(op, token.sub)
         ]
     )
 
@@ -123,7 +120,7 @@ def _authenticated() -> tuple[Operation, AccessToken]:
     # A valid signature is not enough here: the session the token belongs to must be live.
     token = authenticate()
     op = operation()
-    if not sessions.is_live_session(op, token.sub, token.sid):
+    if not live_sessions.is_live_session(op, token.sub, token.sid):
         raise bearer_error(401, "invalid_token", "The access token's session has ended")
     return op, token
 
@@ -174,13 +171,13 @@ def _token_response(pair: sessions.TokenPair) -> Response:
     return response
 
 
-def _session_json(session: Session, refresh_ttl: timedelta, *, current: bool) -> dict[str, object]:
+def _session_json(session: LiveSession, *, current: bool) -> dict[str, object]:
     return {
         "id": session.id,
         "scope": session.scope,
         "created_at": session.created_at.isoformat(),
-        "last_refreshed_at": session.refreshed_at.isoformat(),
-        "expires_at": session.idle_expires_at(refresh_ttl).isoformat(),
+        "last_refreshed_at": session.last_refreshed_at.isoformat(),
+        "expires_at": session.expires_at.isoformat(),
         "current": current,
     }
 

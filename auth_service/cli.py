@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import click
 from flask.cli import AppGroup
 
-from auth_service import authorization_codes, clients, sessions
+from auth_service import authorization_codes, clients, purge
 from auth_service.context import deps, operation
 from auth_service.errors import AuthError
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
@@ -175,7 +175,7 @@ def keys_public() -> None:
 def sessions_purge(batch_size: int, revoked_retention: int) -> None:
     """Delete expired and long-revoked sessions in bounded batches, old counters and codes."""
     with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
-        deleted, counters = sessions.purge(
+        deleted, counters = purge.purge(
             operation(),
             batch_size=batch_size,
             revoked_retention=timedelta(seconds=revoked_retention),

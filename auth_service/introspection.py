@@ -6,7 +6,7 @@ once, not at the access token's exp). The rule:
 
 - an access token is active iff the verifier accepts it (the resource service's checks:
   signature, kid, alg, typ, iss, aud, exp/nbf, required claims) and its session is live
-  (``sessions.is_live_session``, the check of /auth/sessions); a client_credentials token has
+  (``live_sessions.is_live_session``, the check of /auth/sessions); a client_credentials token has
   no session and is active while its client is registered;
 - a refresh token is active iff it is the live token of a live session of the calling client
   (§4: another client's token is inactive, so its owner, user and scope stay unrevealed);
@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from auth_service import clients, errors, oauth_http, sessions
+from auth_service import chain, clients, errors, live_sessions, oauth_http
 from auth_service.context import Operation, operation
 from auth_service.models import OAuthClient
 from shared.bearer import InvalidToken, KeysUnavailable
@@ -69,15 +69,16 @@ def describe(op: Operation, client: OAuthClient, presented: str) -> dict[str, An
     access = _access_token(op, presented)
     if access is not None:
         return access
-    session = sessions.live_session_of(op, presented)
-    if session is None or session.client_id != client.id:
+    link = live_sessions.live_link(op, presented)
+    if link is None or link.client_id != client.id:
         return dict(INACTIVE)
+    idle_expiry = chain.idle_expires_at(link.issued_at, link.expires_at, op.deps.policy.refresh_ttl)
     return {
         "active": True,
-        "scope": session.scope,
-        "client_id": session.client_id,
-        "sub": session.user_id,
-        "exp": int(session.idle_expires_at(op.deps.policy.refresh_ttl).timestamp()),
+        "scope": link.scope,
+        "client_id": link.client_id,
+        "sub": link.user_id,
+        "exp": int(idle_expiry.timestamp()),
         "token_type": "refresh_token",
     }
 
@@ -88,7 +89,7 @@ def _access_token(op: Operation, presented: str) -> dict[str, Any] | None:
     except InvalidToken:
         return None
     if token.sid is not None:
-        live = sessions.is_live_session(op, token.sub, token.sid)
+        live = live_sessions.is_live_session(op, token.sub, token.sid)
     else:  # client_credentials: the client is its own subject, and has no session
         live = token.sub == token.client_id and clients.find(op, token.client_id) is not None
     if not live:

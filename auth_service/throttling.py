@@ -129,9 +129,12 @@ def count(
     must be seen before slow work begins.
     """
     counted = {}
+    # Core on the session's connection: no ORM work for a statement that loads no objects.
+    connection = db.connection()
+    upsert = _UPSERT[connection.dialect.name]
     # One lock order for every request (sorted keys): concurrent transactions cannot deadlock.
     for h in sorted(hits, key=lambda h: h.key):
-        row = db.execute(_UPSERT[db.get_bind().dialect.name], _upsert_params(h, now)).one()
+        row = connection.execute(upsert, _upsert_params(h, now)).one()
         counted[h.key] = (row.hits, row.window_ends_at)
     waits = {
         h.limit.rule: wait

@@ -1,0 +1,97 @@
+"""The statements of a rotation, built once at import and run with bound parameters only.
+
+A refresh is the hot path of the auth service: its statements skip the ORM (no unit of work,
+no identity map, no statement built per request) and run on the session's connection, inside
+the caller's transaction. SQLAlchemy compiles each of them once per engine and caches it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+
+from auth_service.models import RefreshToken, Session
+
+_tokens: Table = RefreshToken.__table__
+_sessions: Table = Session.__table__
+
+
+class Link(NamedTuple):
+    """One refresh token of a chain, with what the rules need of its session."""
+
+    id: int
+    session_id: str
+    issued_at: datetime
+    rotated_at: datetime | None
+    rotation_nonce: str | None
+    user_id: str
+    client_id: str
+    scope: str
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class LiveToken(NamedTuple):
+    """The live end of a session's chain."""
+
+    token_hash: str
+    issued_at: datetime
+
+
+_FIND = (
+    select(
+        _tokens.c.id,
+        _tokens.c.session_id,
+        _tokens.c.issued_at,
+        _tokens.c.rotated_at,
+        _tokens.c.rotation_nonce,
+        _sessions.c.user_id,
+        _sessions.c.client_id,
+        _sessions.c.scope,
+        _sessions.c.expires_at,
+        _sessions.c.revoked_at,
+    )
+    .join_from(_tokens, _sessions, _tokens.c.session_id == _sessions.c.id)
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+)
+# The rotation itself: of concurrent requests, exactly one sees rowcount 1.
+_ROTATE = (
+    update(_tokens)
+    .where(_tokens.c.id == bindparam("token_id"), _tokens.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now"), rotation_nonce=bindparam("nonce"))
+)
+_INSERT_CHILD = insert(_tokens).values(
+    session_id=bindparam("session_id"),
+    token_hash=bindparam("child_hash"),
+    issued_at=bindparam("now"),
+)
+_LIVE = select(_tokens.c.token_hash, _tokens.c.issued_at).where(
+    _tokens.c.session_id == bindparam("session_id"), _tokens.c.rotated_at.is_(None)
+)
+
+
+def find(connection: Connection, token_hash: str) -> Link | None:
+    """Return the refresh token stored under *token_hash* with its session, or None."""
+    row = connection.execute(_FIND, {"token_hash": token_hash}).first()
+    return None if row is None else Link._make(row)
+
+
+def rotate(connection: Connection, token_id: int, now: datetime, nonce: str) -> bool:
+    """Retire the token if it is still live; return whether this call did it."""
+    result: Any = connection.execute(_ROTATE, {"token_id": token_id, "now": now, "nonce": nonce})
+    return bool(result.rowcount == 1)
+
+
+def insert_child(connection: Connection, session_id: str, child_hash: str, now: datetime) -> None:
+    """Store the hash of the session's new live token."""
+    connection.execute(
+        _INSERT_CHILD, {"session_id": session_id, "child_hash": child_hash, "now": now}
+    )
+
+
+def live_token(connection: Connection, session_id: str) -> LiveToken | None:
+    """Return the live token of a session, or None if it has none."""
+    row = connection.execute(_LIVE, {"session_id": session_id}).first()
+    return None if row is None else LiveToken._make(row)
