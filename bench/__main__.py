@@ -21,11 +21,11 @@ import gunicorn
 import psycopg
 
 from bench.figures import FIGURES, SERVICES
-from bench.load import wrk
+from bench.load import Wrk
 from bench.report import Row, cores, load_average, machine, progress, table
-from bench.runner import Bench, skipped
+from bench.runner import Bench, Figure, skipped
 from bench.services import register_users, set_up
-from bench.stack import Databases, serving
+from bench.stack import Databases, postgres_unavailable, serving
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -66,20 +66,15 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     folder = Path(tempfile.mkdtemp(prefix="tokenpair-bench-"))
     databases = Databases(folder, args.postgres)
-    bench = Bench(wrk(folder), args.runs, args.duration, args.warmup,
+    bench = Bench(Wrk(folder), args.runs, args.duration, args.warmup,
                   args.connections, cores(), args.quick)  # fmt: skip
-    postgres = databases.postgres_unavailable()
+    postgres = postgres_unavailable(args.postgres)
     figures = [figure for figure in FIGURES if not args.only or figure.name in args.only]
-    rows: dict[int, Row] = {}
-    for index, figure in enumerate(figures):
-        if reason := skipped(figure, SERVICES, postgres, args.quick):
-            rows[index] = Row(figure.label, figure.against, figure.goal, skipped=reason)
-    needed = {name for i, f in enumerate(figures) if i not in rows for name in f.services()}
-    if postgres and any(
-        SERVICES[name].engine == "postgresql" for f in figures for name in f.services()
-    ):
-        bench.note(f"PostgreSQL figures skipped: {postgres}")
-    errors = 0
+    reasons = [skipped(figure, SERVICES, postgres, args.quick) for figure in figures]
+    needed = {
+        name for f, why in zip(figures, reasons, strict=True) if not why for name in f.services()
+    }
+    rows: list[Row] = []
     try:
         load_before = load_average()
         progress("creating the key and the databases, migrating the auth services ...")
@@ -87,30 +82,33 @@ def main(argv: list[str]) -> int:
         bench.running = set_up(services, folder, databases, args.workers)
         progress("starting the services ...")
         with serving([run.server for run in bench.running.values()]):
-            register_users(services, bench.running)
-            for index, figure in enumerate(figures):
-                if index in rows:
-                    continue
-                try:
-                    rows[index] = bench.row(figure)
-                except Exception as error:  # report the other figures all the same
-                    traceback.print_exc()
-                    errors += 1
-                    reason = f"error ({type(error).__name__}), see stderr"
-                    rows[index] = Row(figure.label, figure.against, figure.goal, skipped=reason)
+            register_users(bench.running)
+            rows = [measured(bench, f, why) for f, why in zip(figures, reasons, strict=True)]
         bench.note(f"load average (1 min) of the whole machine: {load_before} at the start, "
                    f"{load_average()} at the end")  # fmt: skip
-        print(report(bench, [rows[i] for i in sorted(rows)], databases, args, argv))
+        print(report(bench, rows, databases, args, argv))
     finally:
         databases.drop_all()
         if args.keep:
             progress(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    invalid = [row.label for row in rows.values() if row.failed]
+    invalid = [row.label for row in rows if row.failed]
     if invalid:
         progress(f"failed requests in: {', '.join(invalid)}; see the services' logs (--keep)")
-    return 1 if errors or invalid else 0
+    broken = any(row.skipped and row.skipped.startswith("error") for row in rows)
+    return 1 if broken or invalid else 0
+
+
+def measured(bench: Bench, figure: Figure, reason: str | None) -> Row:
+    """Return the figure's row: measured, or skipped for *reason* or for an error."""
+    if reason is None:
+        try:
+            return bench.row(figure)
+        except Exception as error:  # report the other figures all the same
+            traceback.print_exc()
+            reason = f"error ({type(error).__name__}), see stderr"
+    return Row(figure.label, figure.against, figure.goal, skipped=reason)
 
 
 def report(
@@ -118,7 +116,7 @@ def report(
 ) -> str:
     """Return the machine, the settings, the table and the notes, in markdown."""
     engines = f"SQLite {sqlite3.sqlite_version}"
-    if databases.postgres_unavailable() is None:
+    if postgres_unavailable(args.postgres) is None:
         with psycopg.connect(databases.admin_url) as connection:
             version = connection.execute("SHOW server_version").fetchone()
         engines += f", PostgreSQL {version[0] if version else '?'} (same machine)"

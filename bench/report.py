@@ -1,4 +1,4 @@
-"""Samples, interleaved runs, and the markdown table they end up in."""
+"""Interleaved runs, and the markdown table they end up in."""
 
 from __future__ import annotations
 
@@ -10,27 +10,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.load import Result
 
-
-@dataclass(frozen=True)
-class Sample:
-    """One run of one side of a figure."""
-
-    throughput: float
-    p50_ms: float | None = None
-    p99_ms: float | None = None
-    failed: int = 0
-
-    @classmethod
-    def of(cls, result: Result) -> Sample:
-        return cls(result.throughput, result.p50_ms, result.p99_ms, result.failed)
-
-
-Measure = Callable[[int], Sample]  # seconds -> one run's sample
-Pairs = tuple[list[Sample], list[Sample]]  # side A's runs, side B's runs, in pairs
+Measure = Callable[[int], Result]  # seconds -> one run
+Pairs = tuple[list[Result], list[Result]]  # side A's runs, side B's runs, in pairs
 
 
 def interleave(a: Measure, b: Measure, *, runs: int, duration: int, warmup: int) -> Pairs:
@@ -42,16 +26,12 @@ def interleave(a: Measure, b: Measure, *, runs: int, duration: int, warmup: int)
     if warmup:
         a(warmup)
         b(warmup)
-    samples_a: list[Sample] = []
-    samples_b: list[Sample] = []
+    pairs: Pairs = ([], [])
     for index in range(runs):
-        if index % 2 == 0:
-            samples_a.append(a(duration))
-            samples_b.append(b(duration))
-        else:
-            samples_b.append(b(duration))
-            samples_a.append(a(duration))
-    return samples_a, samples_b
+        first, second = (0, 1) if index % 2 == 0 else (1, 0)
+        pairs[first].append((a, b)[first](duration))
+        pairs[second].append((a, b)[second](duration))
+    return pairs
 
 
 _STARTED = time.monotonic()
@@ -73,13 +53,10 @@ class Goal:
     goal: str  # ">=" (more is better) or "<=" (less is better)
     target: float
 
-    def values(self, samples: list[Sample]) -> list[float]:
-        """Return the statistic of each sample."""
-        if self.statistic == "throughput":
-            return [sample.throughput for sample in samples]
-        values = [getattr(sample, f"{self.statistic}_ms") for sample in samples]
-        assert all(value is not None for value in values), f"no {self.statistic} measured"
-        return values
+    def values(self, runs: list[Result]) -> list[float]:
+        """Return the statistic of each run."""
+        name = "throughput" if self.statistic == "throughput" else f"{self.statistic}_ms"
+        return [getattr(run, name) for run in runs]
 
 
 @dataclass(frozen=True)
@@ -96,7 +73,7 @@ class Row:
 
     @classmethod
     def of(cls, label: str, against: str, goal: Goal, pairs: Pairs) -> Row:
-        failed = sum(sample.failed for side in pairs for sample in side)
+        failed = sum(run.failed for side in pairs for run in side)
         return cls(label, against, goal, goal.values(pairs[0]), goal.values(pairs[1]), failed)
 
     @property
@@ -144,38 +121,24 @@ def table(rows: list[Row]) -> str:
 
 def machine() -> str:
     """Return one line naming the CPU, cores, memory, OS and Python."""
-    cpu = _first_value(Path("/proc/cpuinfo"), "model name") or platform.processor() or "unknown CPU"
-    memory_kb = _first_value(Path("/proc/meminfo"), "MemTotal")
-    memory = f", {int(memory_kb.split()[0]) / 2**20:.0f} GiB RAM" if memory_kb else ""
+    with open("/proc/cpuinfo") as cpuinfo:  # Linux, as the benchmark: one model name per core
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
-        f"{cpu}, {cores()} cores (nproc){memory}; {platform.system()} {platform.release()}; "
+        f"{names[0] if names else platform.processor()}, {cores()} cores (nproc), "
+        f"{memory:.0f} GiB RAM; {platform.system()} {platform.release()}; "
         f"Python {sys.version.split()[0]}"
     )
 
 
 def load_average() -> str:
     """Return the 1-minute load average: how busy the machine was, with everyone's processes."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except (OSError, IndexError):
-        return "unknown"
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def cores() -> int:
     """Return the number of CPUs this process may run on (what nproc prints)."""
     return len(os.sched_getaffinity(0))
-
-
-def _first_value(path: Path, key: str) -> str | None:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        name, _, value = line.partition(":")
-        if name.strip() == key:
-            return value.strip()
-    return None
 
 
 def _spread(values: list[float], unit: str, target: float | None = None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import requests
 
 from bench.load import Chain, Load, Pool, Request, Result, Wrk, run_from
-from bench.report import Goal, Measure, Pairs, Row, Sample, interleave, progress
+from bench.report import Goal, Measure, Pairs, Row, interleave, progress
 from bench.services import Running, Service
 
 FLOOD_LEAD_SECONDS = 1.0  # the flood runs this long before and after the side it disturbs
@@ -38,7 +38,7 @@ class Side:
     """
 
     service: str
-    load: Request | Chain | Callable[[Bench, int], Sample]
+    load: Request | Chain | Callable[[Bench, int], Result]
     connections: int | None = None
     source: str | None = None  # a loopback client address (bench.load.run_from)
     flood: Flood | None = None
@@ -120,9 +120,9 @@ class Bench:
             assert isinstance(load, Request), "a client address takes fixed requests only"
             return run_from(side.source, url, load, seconds, connections)
 
-        def run(seconds: int) -> Sample:
+        def run(seconds: int) -> Result:
             if side.flood is None:
-                return Sample.of(once(seconds))
+                return once(seconds)
             flood, request = side.flood, side.flood.request.bind(service.values)
             length = seconds + 2 * FLOOD_LEAD_SECONDS
             results: list[Result] = []
@@ -130,12 +130,12 @@ class Bench:
                 flood.source, url, request, length, flood.connections)))  # fmt: skip
             thread.start()
             time.sleep(FLOOD_LEAD_SECONDS)
-            sample = Sample.of(once(seconds))
+            measured = once(seconds)
             thread.join()
             for result in results:
-                answered = (result.ok + result.failed) / length  # 401, then 429 once throttled
+                answered = result.throughput + result.failed / length  # 401, then 429 throttled
                 self.observe(f"requests/s answered to the flood from {flood.source}", answered)
-            return sample
+            return measured
 
         return run
 

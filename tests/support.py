@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from bench.stack import create_postgres_database, drop_postgres_database, postgres_unavailable
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TOKENPAIR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -50,13 +52,7 @@ def random_name(prefix: str = "user") -> str:
 
 def postgres_unavailable_reason() -> str | None:
     """Return why PostgreSQL cannot be used, or None when it can."""
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
-            return None
-    except Exception as error:  # any failure to connect means "not here"
-        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}"
+    return postgres_unavailable(POSTGRES_ADMIN_URL)
 
 
 @contextmanager
@@ -70,23 +66,11 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
         if POSTGRES_REQUIRED:
             pytest.fail(f"{reason} (TOKENPAIR_REQUIRE_POSTGRES=1 makes it mandatory)")
         pytest.skip(reason)
-    import psycopg
-
-    name = f"tokenpair_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        try:
-            # FILE_COPY (PostgreSQL 15+): several times faster than WAL_LOG for a small database.
-            admin.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
-        except psycopg.errors.SyntaxError:
-            admin.execute(f'CREATE DATABASE "{name}"')
+    url = create_postgres_database(POSTGRES_ADMIN_URL, "tokenpair_test_")
     try:
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
-            "postgresql://", "postgresql+psycopg://"
-        )
-        yield f"{base}/{name}"
+        yield url
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(POSTGRES_ADMIN_URL, url)
 
 
 def run_concurrently(count: int, action: Callable[[], Any]) -> list[Any]:

@@ -1,42 +1,36 @@
-"""Run the real thing: the installed package, Flask CLI and gunicorn, over HTTP on loopback."""
+"""Run the real thing: the installed package, Flask CLI and gunicorn, over HTTP on loopback.
+
+Free ports, the gunicorn command and polling until ready are ``bench/stack.py``'s, which the
+benchmark uses too.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gunicorn
 import pytest
 import requests
 
+from bench import stack as bench_stack
+from bench.stack import free_port
 from tests.support import GENEROUS_ADDRESS_LIMITS, STRONG_PASSWORD, fresh_database, random_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 READY_TIMEOUT = 30.0
-# gunicorn >= 25.1 opens a control socket under $HOME by default, shared by every instance.
-HAS_CONTROL_SOCKET = gunicorn.version_info >= (25, 1)
 # What runs before gunicorn, as in docker-compose.yml (a unit test keeps the two in step).
 SETUP_COMMANDS = {
     "auth_service": [("db", "upgrade"), ("keys", "init")],
     "resource_service": [("db", "upgrade")],
 }
-
-
-def free_port() -> int:
-    """Return a loopback TCP port that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def base_env(site: Path) -> dict[str, str]:
@@ -52,16 +46,8 @@ def base_env(site: Path) -> dict[str, str]:
 
 def gunicorn_command(app: str, port: int, workers: int = 2) -> list[str]:
     """Return the gunicorn command line that serves *app*'s factory on a loopback *port*."""
-    command = [
-        str(BIN / "gunicorn"),
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--graceful-timeout", "5",
-        "--config", "python:shared.gunicorn_conf",
-    ]  # fmt: skip
-    if HAS_CONTROL_SOCKET:
-        command.append("--no-control-socket")
-    return [*command, f"{app}:create_app()"]
+    options = ("--workers", str(workers), "--graceful-timeout", "5")
+    return bench_stack.gunicorn_command(f"{app}:create_app()", port, *options)
 
 
 def install_package(target: Path) -> Path:
@@ -131,18 +117,10 @@ class Service:
 
     def wait_ready(self) -> None:
         """Poll /healthz with a deadline; fail with the log if the process died."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{self.log()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or a worker still booting
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready within {READY_TIMEOUT} s:\n{self.log()}")
+        assert self.process is not None
+        bench_stack.wait_ready(
+            self.name, self.process, f"{self.url}/healthz", READY_TIMEOUT, self.log
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop gunicorn and wait for it; SIGKILL is a crash of master and workers together."""
