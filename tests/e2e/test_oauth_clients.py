@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from joserfc.jwk import KeySet
 
 from tests.e2e.harness import HTTP_TIMEOUT, Stack, bearer, sign_up
+from tests.e2e.oauth_helpers import add_client, metadata
 
 
 class StackValidator(JWTBearerTokenValidator):  # type: ignore[misc]
@@ -23,17 +21,6 @@ class StackValidator(JWTBearerTokenValidator):  # type: ignore[misc]
     def get_jwks(self) -> KeySet:
         # A joserfc KeySet: what Authlib 1.7+ expects (a plain dict is deprecated there).
         return KeySet.import_key_set(self._jwks.json())
-
-
-def add_client(stack: Stack, *args: str) -> dict[str, Any]:
-    """Register a client with the operator command and return what it printed."""
-    printed = stack.auth.flask("clients", "add", "e2e client", *args).stdout
-    return dict(json.loads(printed))
-
-
-def metadata(stack: Stack) -> dict[str, Any]:
-    url = f"{stack.auth.url}/.well-known/oauth-authorization-server"
-    return dict(requests.get(url, timeout=HTTP_TIMEOUT).json())
 
 
 def test_authlib_client_credentials_gets_a_token_the_resource_service_and_rfc9068_accept(
