@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from auth_service import oauth
+from auth_service import introspection, oauth
 from auth_service.api import bp
 from auth_service.browser import init_browser_clients
 from auth_service.cli import clients_cli, keys_cli, sessions_cli
@@ -54,6 +54,14 @@ def create_app(
         )
 
     keys = KeyRing(KeyStore(settings.keys_dir))
+    # The auth service checks its own access tokens (logout-all, sessions, introspection) like
+    # any verifier, on the app's clock like the rules that check their sessions.
+    verifier = AccessTokenVerifier(
+        keys,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        clock=lambda: clock().timestamp(),
+    )
     bind(
         app,
         AuthDeps(
@@ -69,12 +77,10 @@ def create_app(
                 audience=settings.audience,
                 ttl=timedelta(seconds=settings.access_token_ttl),
             ),
+            verifier=verifier,
         ),
     )
-    # The auth service checks its own access tokens (logout-all, sessions) like any verifier.
-    app.extensions[VERIFIER_EXTENSION] = AccessTokenVerifier(
-        keys, issuer=settings.issuer, audience=settings.audience
-    )
+    app.extensions[VERIFIER_EXTENSION] = verifier  # for shared.bearer.authenticate()
 
     register_error_handlers(app)
     init_response_headers(app)
@@ -83,6 +89,7 @@ def create_app(
     init_browser_clients(app, settings)
     app.register_blueprint(bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(introspection.bp)
     app.register_blueprint(
         health_blueprint(
             {"store": lambda: ping(db, VERSION_TABLE), "signing_key": lambda: keys.check(clock())}

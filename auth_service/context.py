@@ -16,6 +16,7 @@ from auth_service.policy import Policy
 from auth_service.settings import Settings
 from auth_service.throttling import Limits
 from auth_service.tokens import AccessTokenIssuer
+from shared.bearer import AccessTokenVerifier
 
 _EXTENSION = "tokenpair.auth"
 
@@ -31,6 +32,8 @@ class AuthDeps:
     policy: Policy
     limits: Limits
     issuer: AccessTokenIssuer
+    # Checks access tokens as a resource service does (its own key ring, same clock).
+    verifier: AccessTokenVerifier
 
 
 @dataclass(frozen=True)

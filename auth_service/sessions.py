@@ -196,6 +196,14 @@ def session_of(op: Operation, presented: str) -> Session | None:
     return row.session if row is not None else None
 
 
+def live_session_of(op: Operation, presented: str) -> Session | None:
+    """Return the session whose live refresh token *presented* is: unrotated, session active."""
+    row = _find(op, presented)
+    if row is None or row.rotated_at is not None:
+        return None
+    return row.session if row.session.is_active(op.now, op.deps.policy.refresh_ttl) else None
+
+
 def revoke_client_sessions(op: Operation, client_id: str) -> int:
     """Revoke every session of a client in the caller's transaction; return how many."""
     return _revoke(op, Session.client_id == client_id, reason="client_removed")
