@@ -259,3 +259,18 @@ def refresh_at_token_endpoint(
     return requests.post(
         metadata(stack)["token_endpoint"], data=form, auth=auth, timeout=HTTP_TIMEOUT
     )
+
+
+def introspect(stack: Stack, token: str) -> dict[str, Any]:
+    """Ask the introspection endpoint about *token*, as a confidential client made for it."""
+    registered = add_client(
+        stack, "--redirect-uri", "https://introspector.example/cb", "--confidential"
+    )
+    answer = requests.post(
+        metadata(stack)["introspection_endpoint"],
+        data={"token": token},
+        auth=(registered["client_id"], registered["client_secret"]),
+        timeout=HTTP_TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())

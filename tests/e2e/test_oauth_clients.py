@@ -10,6 +10,15 @@ from joserfc.jwk import KeySet
 from tests.e2e.harness import HTTP_TIMEOUT, Stack, bearer, sign_up
 from tests.e2e.oauth_helpers import add_client, metadata
 
+REDIRECT_URI = "https://app.example/callback"
+SCOPE = "notes:read notes:write"
+
+
+def me(stack: Stack, access_token: str) -> requests.Response:
+    return requests.get(
+        f"{stack.resource.url}/api/me", headers=bearer(access_token), timeout=HTTP_TIMEOUT
+    )
+
 
 class StackValidator(JWTBearerTokenValidator):  # type: ignore[misc]
     """Authlib's RFC 9068 validator, given the auth service's published key set."""
@@ -48,6 +57,24 @@ def test_authlib_client_credentials_gets_a_token_the_resource_service_and_rfc906
     claims = validator.authenticate_token(token["access_token"])
     validator.validate_token(claims, scopes=["notes:read"], request=None)
     assert claims["client_id"] == registered["client_id"]
+
+
+def test_a_confidential_client_introspects_with_authlib(shared_stack: Stack) -> None:
+    registered = add_client(shared_stack, "--redirect-uri", REDIRECT_URI, "--confidential")
+    session = OAuth2Session(registered["client_id"], registered["client_secret"])
+    endpoint = metadata(shared_stack)["introspection_endpoint"]
+    login = sign_up(shared_stack)
+
+    active = session.introspect_token(endpoint, token=login["access_token"]).json()
+    other_clients = session.introspect_token(endpoint, token=login["refresh_token"]).json()
+    junk = session.introspect_token(endpoint, token="not-a-token").json()
+
+    assert active["active"] is True and active["client_id"] == "tokenpair-first-party"
+    assert (
+        active["scope"] == SCOPE
+        and active["sub"] == me(shared_stack, login["access_token"]).json()["sub"]
+    )
+    assert other_clients == {"active": False} and junk == {"active": False}
 
 
 def test_rfc9068_validator_accepts_a_first_party_login_token_unchanged(
