@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from auth_service import introspection, oauth
+from auth_service import authorize, introspection, oauth
 from auth_service.api import bp
 from auth_service.browser import init_browser_clients
 from auth_service.cli import clients_cli, keys_cli, sessions_cli
@@ -46,7 +46,8 @@ def create_app(
         settings = Settings.from_env(os.environ if environ is None else environ)
 
     configure_logging("auth_service", settings.log_level)
-    app = Flask(__name__, static_folder=None)  # an API: no /static route to describe or probe
+    # An API, and a few server-rendered pages (templates/): no /static route to describe or probe.
+    app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     with exit_on_config_error("auth_service"):
         init_store(
@@ -90,6 +91,7 @@ def create_app(
     app.register_blueprint(bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(introspection.bp)
+    app.register_blueprint(authorize.bp)
     app.register_blueprint(
         health_blueprint(
             {"store": lambda: ping(db, VERSION_TABLE), "signing_key": lambda: keys.check(clock())}

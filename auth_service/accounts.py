@@ -53,13 +53,20 @@ def register(op: Operation, username: str, password: str, address: str) -> User:
 def login(
     op: Operation, username: str, password: str, scope: str | None, address: str
 ) -> TokenPair:
-    """Check the password under the throttles and open a session; one answer for any failure.
+    """Check the password under the throttles and open a session; one answer for any failure."""
+    granted = op.deps.policy.grant(scope)
+    user = authenticate(op, username, password, address)
+    return sessions.open_session(op, user.id, granted)
 
+
+def authenticate(op: Operation, username: str, password: str, address: str) -> User:
+    """Return the user whose password this is, under the login throttles; InvalidGrant if none.
+
+    The password step of /auth/login and of the authorization endpoint's login page alike.
     Two commits, on purpose: the first takes a slot of every limit before the password is
     checked (so check and count are one atomic step, and no lock is held while argon2 runs);
-    the second opens the session and gives the failure slots back.
+    the second gives the failure slots back.
     """
-    granted = op.deps.policy.grant(scope)
     check_password_length(password)
     name = normalise_username(username)
     limits = op.deps.limits
@@ -79,4 +86,5 @@ def login(
     throttling.release(op.db, per_address, windows[per_address.key])
     if op.deps.passwords.needs_rehash(user.password_hash):
         user.password_hash = op.deps.passwords.hash(password)
-    return sessions.open_session(op, user.id, granted)
+    op.db.commit()
+    return user

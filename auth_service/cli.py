@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import click
 from flask.cli import AppGroup
 
-from auth_service import clients, sessions
+from auth_service import authorization_codes, clients, sessions
 from auth_service.context import deps, operation
 from auth_service.errors import AuthError
 from auth_service.keystore import KeyRetireRefused, KeyStore, key_states
@@ -167,18 +167,25 @@ def keys_public() -> None:
     default=86_400,
     show_default=True,
     type=click.IntRange(0),
-    help="Seconds a revoked session is kept (for the audit trail) before it is deleted.",
+    help=(
+        "Seconds a revoked session is kept (for the audit trail) before it is deleted; "
+        "also how long after its expiry a used authorization code still revokes on replay."
+    ),
 )
 def sessions_purge(batch_size: int, revoked_retention: int) -> None:
-    """Delete expired and long-revoked sessions in bounded batches, and old throttle counters."""
+    """Delete expired and long-revoked sessions in bounded batches, old counters and codes."""
     with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
         deleted, counters = sessions.purge(
             operation(),
             batch_size=batch_size,
             revoked_retention=timedelta(seconds=revoked_retention),
         )
+        codes = authorization_codes.purge(
+            operation().db, _now(), used_retention=timedelta(seconds=revoked_retention)
+        )
     click.echo(f"purged {deleted} sessions")
     click.echo(f"purged {counters} throttle counters whose window has ended")
+    click.echo(f"purged {codes} authorization codes")
 
 
 @clients_cli.command("add")
@@ -186,14 +193,26 @@ def sessions_purge(batch_size: int, revoked_retention: int) -> None:
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact; repeat for more.")
 @click.option("--confidential", is_flag=True, help="Give the client a secret (a server app).")
 @click.option("--scope", default=None, help="The scopes it may ask for (default: all).")
+@click.option(
+    "--first-party", is_flag=True, help="The operator's own app: its users skip the approval step."
+)
 def clients_add(
-    name: str, redirect_uris: tuple[str, ...], confidential: bool, scope: str | None
+    name: str,
+    redirect_uris: tuple[str, ...],
+    confidential: bool,
+    scope: str | None,
+    first_party: bool,
 ) -> None:
     """Register a client; print it as JSON, with its secret (shown only this once)."""
     with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
         try:
             registered = clients.register(
-                operation(), name, list(redirect_uris), confidential=confidential, scope=scope
+                operation(),
+                name,
+                list(redirect_uris),
+                confidential=confidential,
+                scope=scope,
+                first_party=first_party,
             )
         except AuthError as refused:
             raise CommandFailed(SERVICE, str(refused)) from None
@@ -205,19 +224,24 @@ def clients_add(
         "redirect_uris": client.redirect_uris,
         "scope": client.scope,
         "token_endpoint_auth_method": clients.auth_method(client),
+        "first_party": client.first_party,
     }
     click.echo(json.dumps(shown, indent=2))
 
 
 @clients_cli.command("list")
 def clients_list() -> None:
-    """Show every registered client: id, type, scopes, name and redirect URIs."""
+    """Show every registered client: id, type, scopes, first-party or not, name, redirect URIs."""
     with store_errors(SERVICE, "AUTH_DATABASE_URL", _settings().database_url):
         registered = clients.all_clients(operation())
-    rows: list[tuple[str, ...]] = [("client_id", "type", "scope", "name", "redirect URIs")]
+    rows: list[tuple[str, ...]] = [
+        ("client_id", "type", "scope", "first-party", "name", "redirect URIs")
+    ]
     for client in registered:
         kind = "confidential" if client.confidential else "public"
-        rows.append((client.id, kind, client.scope, client.name, " ".join(client.redirect_uris)))
+        party = "yes" if client.first_party else "no"
+        uris = " ".join(client.redirect_uris)
+        rows.append((client.id, kind, client.scope, party, client.name, uris))
     click.echo(_table(rows))
 
 

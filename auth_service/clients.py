@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from auth_service import sessions
 from auth_service.context import Operation
-from auth_service.errors import AuthError, InvalidClient, InvalidRequest
+from auth_service.errors import AuthError, InvalidClient, InvalidRequest, InvalidScope
 from auth_service.models import OAuthClient
 from auth_service.tokens import FIRST_PARTY_CLIENT_ID, token_hash
 from shared.observability import audit
@@ -40,7 +40,13 @@ class Registered:
 
 
 def register(
-    op: Operation, name: str, redirect_uris: list[str], *, confidential: bool, scope: str | None
+    op: Operation,
+    name: str,
+    redirect_uris: list[str],
+    *,
+    confidential: bool,
+    scope: str | None,
+    first_party: bool = False,
 ) -> Registered:
     """Register a client; InvalidRequest or InvalidScope say what is wrong with the input."""
     name = name.strip()
@@ -58,10 +64,13 @@ def register(
         redirect_uris=list(dict.fromkeys(redirect_uris)),
         scope=op.deps.policy.grant(scope),
         created_at=op.now,
+        first_party=first_party,
     )
     op.db.add(client)
     op.db.commit()
-    audit("client_registered", client_id=client.id, confidential=confidential)
+    audit(
+        "client_registered", client_id=client.id, confidential=confidential, first_party=first_party
+    )
     return Registered(client, secret)
 
 
@@ -138,3 +147,17 @@ def authenticate(op: Operation, client_id: str, secret: str | None) -> OAuthClie
     elif secret is not None:
         raise InvalidClient("Client authentication failed: a public client has no secret")
     return client
+
+
+def grantable_scope(client: OAuthClient, requested: str | None) -> str:
+    """Return the scopes *client* gets for *requested* (all of its own by default).
+
+    InvalidScope unless *requested* is a non-empty subset of the client's registered scopes.
+    """
+    allowed = client.scope.split()
+    if requested is None:
+        return client.scope
+    asked = set(requested.split())
+    if not asked or not asked <= set(allowed):
+        raise InvalidScope(f"scope must be a space-separated subset of: {client.scope}")
+    return " ".join(s for s in allowed if s in asked)

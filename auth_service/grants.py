@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auth_service import sessions, throttling
+from auth_service import authorization_codes, clients, sessions, throttling
 from auth_service.context import Operation
 from auth_service.errors import InvalidScope, UnauthorizedClient
 from auth_service.models import OAuthClient
@@ -40,13 +40,26 @@ def refresh_token(
     return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
 
 
+def authorization_code(
+    op: Operation,
+    client: OAuthClient,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+    address: str,
+) -> Issued:
+    """Exchange an authorization code and its PKCE verifier for a token pair (RFC 6749 §4.1.3)."""
+    pair = authorization_codes.redeem(op, client, code, redirect_uri, code_verifier, address)
+    return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
+
+
 def client_credentials(
     op: Operation, client: OAuthClient, scope: str | None, address: str
 ) -> Issued:
     """Issue an access token to a confidential client for itself (RFC 6749 §4.4): sub = its id."""
     if not client.confidential:
         raise UnauthorizedClient("client_credentials is for confidential clients only")
-    granted = _within(client, scope)
+    granted = clients.grantable_scope(client, scope)
     # Counted like a refresh: one rule for every token the endpoint hands out per address.
     throttling.count(op.db, op.now, op.deps.limits.address_refreshes.hit(address), client=address)
     op.db.commit()
@@ -57,13 +70,3 @@ def client_credentials(
     TOKENS_ISSUED.labels("access").inc()
     audit("client_credentials_issued", client_id=client.id, scope=granted)
     return Issued(token, int(issuer.ttl.total_seconds()), granted, None)
-
-
-def _within(client: OAuthClient, scope: str | None) -> str:
-    allowed = client.scope.split()
-    if scope is None:
-        return client.scope
-    asked = set(scope.split())
-    if not asked or not asked <= set(allowed):
-        raise InvalidScope(f"scope must be a space-separated subset of: {client.scope}")
-    return " ".join(s for s in allowed if s in asked)

@@ -229,6 +229,10 @@ class KeyRing:
         key = self._by_kid.get(kid)
         return key.public if key else None
 
+    def private_keys(self) -> list[SigningKey]:
+        """Return every loaded key, private half included (for keys derived from them)."""
+        return list(self._current())
+
     def public_keys(self) -> list[PublicKey]:
         """Return every published public key."""
         return [key.public for key in self._current()]

@@ -1,10 +1,10 @@
-"""The auth store: users, OAuth clients, sessions, their refresh tokens, throttle counters."""
+"""The auth store: users, OAuth clients, sessions, refresh tokens, codes, throttle counters."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auth_service.extensions import db
@@ -103,8 +103,34 @@ class OAuthClient(db.Model):  # type: ignore[name-defined]
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     scope: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The operator's own app: the authorization endpoint skips the approval step for it.
+    first_party: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def confidential(self) -> bool:
         """Return whether the client authenticates with a secret."""
         return self.secret_hash is not None
+
+
+class AuthorizationCode(db.Model):  # type: ignore[name-defined]
+    """An authorization code (RFC 6749 §4.1.2), stored as its SHA-256, bound to its request.
+
+    ``used_at`` is set by the one redemption that wins its conditional UPDATE, together with
+    ``session_id``, the session that redemption opens: a replay revokes that session.
+    """
+
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    # BASE64URL(SHA-256(code_verifier)): always 43 characters (RFC 7636 §4.2, S256 only).
+    code_challenge: Mapped[str] = mapped_column(String(43))
+    scope: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_id: Mapped[str | None] = mapped_column(String(32))

@@ -17,7 +17,8 @@ bp = Blueprint("oauth", __name__)
 
 TOKEN_PATH = "/oauth/token"
 REVOCATION_PATH = "/oauth/revoke"
-GRANT_TYPES = ("refresh_token", "client_credentials")
+AUTHORIZATION_PATH = "/oauth/authorize"
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 
 
@@ -36,7 +37,11 @@ def metadata() -> Response:
         grant_types_supported=list(GRANT_TYPES),
         token_endpoint_auth_methods_supported=list(AUTH_METHODS),
         scopes_supported=list(deps().policy.scopes),
-        response_types_supported=[],  # no authorization endpoint yet (see the README)
+        authorization_endpoint=issuer + AUTHORIZATION_PATH,
+        response_types_supported=["code"],
+        response_modes_supported=["query"],
+        code_challenge_methods_supported=["S256"],  # PKCE is required of every client
+        authorization_response_iss_parameter_supported=True,  # RFC 9207
     )
 
 
@@ -48,7 +53,16 @@ def token() -> Response:
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise ApiError('"grant_type" is required')
-    if grant_type == "refresh_token":
+    if grant_type == "authorization_code":
+        issued = grants.authorization_code(
+            op,
+            client,
+            _required(form, "code"),
+            _required(form, "redirect_uri"),
+            _required(form, "code_verifier"),
+            client_address(),
+        )
+    elif grant_type == "refresh_token":
         presented = form.get("refresh_token")
         if presented is None:
             raise ApiError('"refresh_token" is required')
@@ -58,6 +72,12 @@ def token() -> Response:
     else:
         raise errors.UnsupportedGrantType(f"grant_type must be one of: {' '.join(GRANT_TYPES)}")
     return oauth_http.token_response(issued)
+
+
+def _required(form: dict[str, str], name: str) -> str:
+    if name not in form:
+        raise ApiError(f'"{name}" is required')
+    return form[name]
 
 
 @bp.post(REVOCATION_PATH)

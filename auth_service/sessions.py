@@ -40,11 +40,20 @@ class TokenPair:
 
 
 def open_session(
-    op: Operation, user_id: str, scope: str, client_id: str = FIRST_PARTY_CLIENT_ID
+    op: Operation,
+    user_id: str,
+    scope: str,
+    client_id: str = FIRST_PARTY_CLIENT_ID,
+    *,
+    session_id: str | None = None,
 ) -> TokenPair:
-    """Open a session with its first refresh token, committing the caller's transaction too."""
+    """Open a session with its first refresh token, committing the caller's transaction too.
+
+    A caller that must record the session's id in that same transaction (an authorization
+    code, so a replay can revoke it) chooses it: new_session_id().
+    """
     session = Session(
-        id=secrets.token_hex(16),
+        id=session_id or new_session_id(),
         user_id=user_id,
         client_id=client_id,
         scope=scope,
@@ -315,3 +324,13 @@ def _pair(op: Operation, session: Session, refresh_token: str) -> TokenPair:
         scope=session.scope,
         refresh_expires_in=max(0, int((refresh_expires_at - op.now).total_seconds())),
     )
+
+
+def new_session_id() -> str:
+    """Return a new random session id (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+def revoke_in_transaction(op: Operation, session_id: str, *, reason: str) -> int:
+    """Revoke one session (if still live) in the caller's transaction; return 0 or 1."""
+    return _revoke(op, Session.id == session_id, reason=reason)

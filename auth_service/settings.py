@@ -16,6 +16,8 @@ ALL_SCOPES = ("notes:read", "notes:write")
 MAX_WINDOW = 7 * 86_400
 # The largest request body by default: a login or registration is a few hundred bytes.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+MAX_CODE_TTL = 60  # seconds an authorization code may live (CONTRACT.md)
+MAX_AUTHORIZE_PAGE_TTL = 3600  # seconds a login or approval page may stay usable
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
     key_activation_delay: int
     jwks_max_age: int
     max_body_bytes: int
+    auth_code_ttl: int
+    authorize_page_ttl: int
     log_level: str
     browser_origins: tuple[str, ...]
     scopes: tuple[str, ...] = ALL_SCOPES
@@ -77,6 +81,11 @@ class Settings:
             key_activation_delay=env.integer("AUTH_KEY_ACTIVATION_DELAY", 600, minimum=0),
             jwks_max_age=env.integer("AUTH_JWKS_MAX_AGE", 300, minimum=0),
             max_body_bytes=body_limit(env, "AUTH_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            # RFC 6749 §4.1.2 recommends at most ten minutes; the contract says at most 60 s.
+            auth_code_ttl=env.integer("AUTH_CODE_TTL", 60, minimum=1, maximum=MAX_CODE_TTL),
+            authorize_page_ttl=env.integer(
+                "AUTH_AUTHORIZE_PAGE_TTL", 600, minimum=60, maximum=MAX_AUTHORIZE_PAGE_TTL
+            ),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             browser_origins=parse_origins(
                 "AUTH_BROWSER_ORIGINS", env.optional("AUTH_BROWSER_ORIGINS")

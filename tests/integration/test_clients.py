@@ -210,3 +210,15 @@ def _session_at_revision_0002(clock: FakeClock, refresh_token: str) -> None:
             ),
             {"hash": token_hash(refresh_token), "now": now},
         )
+
+
+def test_a_first_party_client_is_registered_and_listed_as_such(auth_app: Flask) -> None:
+    own = add(auth_app, "Own app", "--redirect-uri", APP_URI, "--first-party")
+    other = add(auth_app, "Partner", "--redirect-uri", APP_URI)
+
+    lines = run(auth_app, "clients", "list").output.splitlines()
+
+    assert own["first_party"] is True and other["first_party"] is False
+    assert lines[0].split()[:4] == ["client_id", "type", "scope", "first-party"]
+    assert any(line.startswith(own["client_id"]) and " yes " in line for line in lines)
+    assert any(line.startswith(other["client_id"]) and " no " in line for line in lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auth_service import clients, sessions
+from auth_service import authorization_codes, clients, sessions
 from auth_service.context import operation
 from tests.integration.conftest import AuthActions, assert_error, claims_of
 
@@ -60,7 +61,14 @@ def test_the_metadata_names_the_issuer_and_the_token_endpoint(client: FlaskClien
     assert metadata["token_endpoint"] == "http://localhost:8001/oauth/token"
     assert metadata["jwks_uri"] == "http://localhost:8001/.well-known/jwks.json"
     assert metadata["revocation_endpoint"] == "http://localhost:8001/oauth/revoke"
-    assert set(metadata["grant_types_supported"]) == {"refresh_token", "client_credentials"}
+    assert set(metadata["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    }
+    assert metadata["authorization_endpoint"] == "http://localhost:8001/oauth/authorize"
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "password" not in metadata["grant_types_supported"]
     assert metadata["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
@@ -286,3 +294,81 @@ def test_revocation_needs_client_authentication_and_a_token(
     assert_error(unauthenticated, 401, "invalid_client")
     assert unauthenticated.headers["WWW-Authenticate"] == 'Basic realm="tokenpair"'
     assert_error(without_token, 400, "invalid_request")
+
+
+# grant_type=authorization_code (the codes come from /oauth/authorize: here from the rule) -------
+
+
+def issue_code(app: Flask, auth: AuthActions, client: Client, verifier: str) -> str:
+    user = claims_of(auth.tokens()["access_token"])["sub"]
+    with app.app_context():
+        op = operation()
+        registered = clients.find(op, client.id)
+        assert registered is not None
+        challenge = authorization_codes.s256(verifier)
+        return authorization_codes.issue(op, registered, URI, challenge, user, "notes:read")
+
+
+def test_the_code_grant_answers_a_token_pair_of_the_client_once(
+    auth_app: Flask, client: FlaskClient, auth: AuthActions, public: Client
+) -> None:
+    verifier = secrets.token_urlsafe(48)
+    code = issue_code(auth_app, auth, public, verifier)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": URI,
+        "code_verifier": verifier,
+        "client_id": public.id,
+    }
+
+    answer = client.post(TOKEN, data=form)
+    replay = client.post(TOKEN, data=form)
+
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert claims_of(body["access_token"])["client_id"] == public.id
+    assert body["scope"] == "notes:read" and body["refresh_token"]
+    assert "already used" in assert_error(replay, 400, "invalid_grant")["error_description"]
+    refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    assert_error(client.post(TOKEN, data={**refresh, "client_id": public.id}), 400, "invalid_grant")
+
+
+@pytest.mark.parametrize("missing", ["code", "redirect_uri", "code_verifier"])
+def test_the_code_grant_without_a_parameter_is_invalid_request(
+    auth_app: Flask, client: FlaskClient, auth: AuthActions, public: Client, missing: str
+) -> None:
+    verifier = secrets.token_urlsafe(32)
+    form = {
+        "grant_type": "authorization_code",
+        "code": issue_code(auth_app, auth, public, verifier),
+        "redirect_uri": URI,
+        "code_verifier": verifier,
+        "client_id": public.id,
+    }
+    del form[missing]
+
+    assert (
+        missing
+        in assert_error(client.post(TOKEN, data=form), 400, "invalid_request")["error_description"]
+    )
+
+
+def test_a_confidential_client_redeems_its_code_with_its_secret(
+    auth_app: Flask, client: FlaskClient, auth: AuthActions, confidential: Client
+) -> None:
+    assert confidential.secret is not None
+    verifier = secrets.token_urlsafe(32)
+    form = {
+        "grant_type": "authorization_code",
+        "code": issue_code(auth_app, auth, confidential, verifier),
+        "redirect_uri": URI,
+        "code_verifier": verifier,
+    }
+
+    unauthenticated = client.post(TOKEN, data={**form, "client_id": confidential.id})
+    answer = client.post(TOKEN, data=form, headers=basic(confidential.id, confidential.secret))
+
+    assert_error(unauthenticated, 401, "invalid_client")
+    assert answer.status_code == 200, answer.get_json()

@@ -236,6 +236,11 @@ def test_every_asymmetric_signing_algorithm_is_accepted(alg: str) -> None:
         ("AUTH_TRUSTED_PROXIES", "-1"),
         ("AUTH_TRUSTED_PROXIES", "yes"),
         ("AUTH_KEY_ACTIVATION_DELAY", "-1"),
+        ("AUTH_CODE_TTL", "0"),
+        ("AUTH_CODE_TTL", "61"),
+        ("AUTH_CODE_TTL", "a minute"),
+        ("AUTH_AUTHORIZE_PAGE_TTL", "59"),
+        ("AUTH_AUTHORIZE_PAGE_TTL", "3601"),
         ("AUTH_SIGNING_ALG", "HS256"),
         ("AUTH_SIGNING_ALG", "none"),
         ("AUTH_SIGNING_ALG", "rs256"),
@@ -280,6 +285,18 @@ def test_the_auth_service_limits_default_to_the_documented_numbers() -> None:
     assert settings.address_window == 60
     assert (settings.address_max_registrations, settings.registration_window) == (20, 3600)
     assert settings.trusted_proxies == 0
+
+
+def test_an_authorization_code_lives_60_seconds_by_default_and_1_to_60_when_set() -> None:
+    assert AuthSettings.from_env({}).auth_code_ttl == 60
+    assert AuthSettings.from_env({"AUTH_CODE_TTL": "1"}).auth_code_ttl == 1
+    assert AuthSettings.from_env({"AUTH_CODE_TTL": "30"}).auth_code_ttl == 30
+
+
+def test_a_login_or_approval_page_lives_600_seconds_by_default_and_60_to_3600_when_set() -> None:
+    assert AuthSettings.from_env({}).authorize_page_ttl == 600
+    assert AuthSettings.from_env({"AUTH_AUTHORIZE_PAGE_TTL": "60"}).authorize_page_ttl == 60
+    assert AuthSettings.from_env({"AUTH_AUTHORIZE_PAGE_TTL": "3600"}).authorize_page_ttl == 3600
 
 
 def test_fewer_failures_per_address_than_per_username_is_refused_naming_both() -> None:

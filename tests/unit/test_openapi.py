@@ -148,6 +148,8 @@ def test_every_error_response_has_the_one_error_shape(service: str) -> None:
         for method, path, operation in operations(spec)
         for status, response in operation["responses"].items()
         if int(status) >= 400 and path != "/readyz"  # readyz's 503 reports its checks instead
+        # The authorization endpoint's pages are for people: HTML, not the JSON error shape.
+        if "text/html" not in resolve(spec, response)["content"]
         if not is_error_shape(
             spec, resolve(spec, response)["content"]["application/json"]["schema"]
         )
@@ -218,3 +220,16 @@ def test_the_components_both_documents_share_are_the_same() -> None:
     ]
 
     assert not differing, differing
+
+
+def test_the_authorization_endpoints_pages_document_their_framing_and_cache_headers() -> None:
+    spec = document("auth")
+    for method in ("get", "post"):
+        for status, response in spec["paths"]["/oauth/authorize"][method]["responses"].items():
+            resolved = resolve(spec, response)
+            if "text/html" not in resolved.get("content", {}):
+                continue
+            headers = resolved["headers"]
+            assert {"Content-Security-Policy", "X-Frame-Options", "Cache-Control"} <= set(
+                headers
+            ), (method, status)
