@@ -29,9 +29,9 @@ MAX_PAGES = 6  # login, approval and a redirect or two between them: a loop is a
 # The operator and the user ----------------------------------------------------------------------
 
 
-def add_client(stack: Stack, *args: str) -> dict[str, Any]:
+def add_client(stack: Stack, *args: str, name: str = "e2e client") -> dict[str, Any]:
     """Register a client with the operator command and return what it printed."""
-    printed = stack.auth.flask("clients", "add", "e2e client", *args).stdout
+    printed = stack.auth.flask("clients", "add", name, *args).stdout
     return dict(json.loads(printed))
 
 
@@ -181,7 +181,7 @@ def authorize(
 ) -> Walk:
     """Open the authorization *url*, log in as *user*, answer the approval with *consent*;
     return the redirect to *redirect_uri*. Fails (with the page) on anything else."""
-    browser = browser or requests.Session()
+    browser = browser or requests.Session()  # it keeps the pages' cookie, as a browser
     answer = browser.get(url, allow_redirects=False, timeout=HTTP_TIMEOUT)
     pages: list[str] = []
     for _ in range(MAX_PAGES):
