@@ -17,7 +17,7 @@ from auth_service.extensions import db
 from auth_service.models import AuthorizationCode, OAuthClient
 from auth_service.sessions import TokenPair
 from tests.integration.conftest import AuthActions, claims_of
-from tests.support import FakeClock
+from tests.support import FakeClock, run_concurrently
 
 URI = "https://app.example/cb"
 ADDRESS = "192.0.2.7"
@@ -190,3 +190,23 @@ def test_sessions_purge_also_purges_codes(scene: Scene, clock: FakeClock) -> Non
 
     assert result.exit_code == 0, result.output
     assert "purged 1 authorization codes" in result.output.splitlines()
+
+
+def test_of_concurrent_redemptions_one_wins_and_the_others_revoke_its_session(
+    scene: Scene,
+) -> None:
+    code = scene.issue()
+
+    def redeem() -> TokenPair | str:
+        try:
+            return scene.redeem(code)
+        except InvalidGrant as refused:
+            return str(refused)
+
+    answers = run_concurrently(4, redeem)
+
+    pairs = [a for a in answers if isinstance(a, TokenPair)]
+    assert len(pairs) == 1, answers
+    assert all("already used" in a for a in answers if isinstance(a, str))
+    with pytest.raises(InvalidGrant):
+        scene.refresh(pairs[0])
