@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.stack import HAS_CONTROL_SOCKET
 from tests.e2e.harness import (
     BIN,
-    HAS_CONTROL_SOCKET,
     ROOT,
     SETUP_COMMANDS,
     Service,
