@@ -1,8 +1,9 @@
-"""The statements of a rotation, built once at import and run with bound parameters only.
+"""The statements of a refresh-token chain, built once at import, run with bound parameters only.
 
-A refresh is the hot path of the auth service: its statements skip the ORM (no unit of work,
-no identity map, no statement built per request) and run on the session's connection, inside
-the caller's transaction. SQLAlchemy compiles each of them once per engine and caches it.
+A refresh is the hot path of the auth service, a login the next: their statements skip the
+ORM (no unit of work, no identity map, no statement built per request) and run on the
+session's connection, inside the caller's transaction. SQLAlchemy compiles each of them once
+per engine and caches it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ class Link(NamedTuple):
     revoked_at: datetime | None
 
 
+class Opened(NamedTuple):
+    """A session just opened, with what its first token pair needs."""
+
+    session_id: str
+    user_id: str
+    client_id: str
+    scope: str
+    expires_at: datetime
+
+
 class LiveToken(NamedTuple):
     """The live end of a session's chain."""
 
@@ -40,6 +51,15 @@ class LiveToken(NamedTuple):
     issued_at: datetime
 
 
+_INSERT_SESSION = insert(_sessions).values(
+    id=bindparam("session_id"),
+    user_id=bindparam("user_id"),
+    client_id=bindparam("client_id"),
+    scope=bindparam("scope"),
+    created_at=bindparam("now"),
+    refreshed_at=bindparam("now"),
+    expires_at=bindparam("expires_at"),
+)
 _FIND = (
     select(
         _tokens.c.id,
@@ -70,6 +90,12 @@ _INSERT_CHILD = insert(_tokens).values(
 _LIVE = select(_tokens.c.token_hash, _tokens.c.issued_at).where(
     _tokens.c.session_id == bindparam("session_id"), _tokens.c.rotated_at.is_(None)
 )
+
+
+def open_chain(connection: Connection, session: Opened, first_hash: str, now: datetime) -> None:
+    """Store a new session and the hash of its first refresh token."""
+    connection.execute(_INSERT_SESSION, {**session._asdict(), "now": now})
+    insert_child(connection, session.session_id, first_hash, now)
 
 
 def find(connection: Connection, token_hash: str) -> Link | None:

@@ -19,7 +19,7 @@ from auth_service import chain, throttling
 from auth_service import rotation_store as store
 from auth_service.context import Operation
 from auth_service.errors import InvalidGrant, InvalidScope, SessionNotFound, UnauthorizedClient
-from auth_service.models import RefreshToken, Session
+from auth_service.models import Session
 from auth_service.tokens import (
     FIRST_PARTY_CLIENT_ID,
     child_token,
@@ -62,20 +62,17 @@ def open_session(
     A caller that must record the session's id in that same transaction (an authorization
     code, so a replay can revoke it) chooses it: new_session_id().
     """
-    session = Session(
-        id=session_id or new_session_id(),
+    session = store.Opened(
+        session_id=session_id or new_session_id(),
         user_id=user_id,
         client_id=client_id,
         scope=scope,
-        created_at=op.now,
-        refreshed_at=op.now,
         expires_at=op.now + op.deps.policy.session_max_age,
     )
     refresh_token = new_refresh_token()
-    op.db.add(session)
-    op.db.add(RefreshToken(session=session, token_hash=token_hash(refresh_token), issued_at=op.now))
+    store.open_chain(op.db.connection(), session, token_hash(refresh_token), op.now)
     op.db.commit()
-    audit("login_succeeded", user_id=user_id, session_id=session.id, scope=scope)
+    audit("login_succeeded", user_id=user_id, session_id=session.session_id, scope=scope)
     _REFRESH_ISSUED.inc()
     return _pair(op, session, refresh_token, issued_at=op.now)
 
@@ -241,16 +238,15 @@ def _revoke(op: Operation, condition: ColumnElement[bool], *, reason: str) -> in
 
 
 def _pair(
-    op: Operation, session: Session | store.Link, refresh_token: str, *, issued_at: datetime
+    op: Operation, session: store.Opened | store.Link, refresh_token: str, *, issued_at: datetime
 ) -> TokenPair:
     # *issued_at*: when *refresh_token* was issued (now, or the first answer of a grace retry).
-    session_id = session.id if isinstance(session, Session) else session.session_id
     issuer = op.deps.issuer
     access_token = issuer.issue(
         subject=session.user_id,
         scope=session.scope,
         client_id=session.client_id,
-        session_id=session_id,
+        session_id=session.session_id,
         now=op.now,
     )
     _ACCESS_ISSUED.inc()

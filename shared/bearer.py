@@ -72,9 +72,9 @@ class AccessToken:
     client_id: str
     claims: dict[str, Any]
 
-    @property
+    @functools.cached_property
     def scope(self) -> str:
-        """Return the granted scopes, space separated and sorted."""
+        """Return the granted scopes, space separated and sorted (once: the verifier keeps it)."""
         return " ".join(sorted(self.scopes))
 
 
@@ -127,7 +127,7 @@ class AccessTokenVerifier:
         """Return the token's claims, raise InvalidToken saying why not, or KeysUnavailable."""
         with self._lock:
             remembered = self._verified.get(token)
-        if remembered is not None and self._keys.key_for(remembered.key.kid) == remembered.key:
+        if remembered is not None and _still_pinned(self._keys, remembered.key):
             now = self._clock()
             if remembered.token.expires_at <= now - self._leeway:
                 raise InvalidToken("The access token expired", expired=True)
@@ -186,6 +186,12 @@ class AccessTokenVerifier:
                 f"The access token must be signed with {key.alg}", reason="algorithm"
             )
         return key
+
+
+def _still_pinned(keys: KeySource, key: PublicKey) -> bool:
+    found = keys.key_for(key.kid)
+    # The key sources hand out the objects they parsed: identity settles it without comparing.
+    return found is key or found == key
 
 
 def _invalid(error: jwt.PyJWTError) -> InvalidToken:
