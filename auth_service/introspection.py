@@ -71,7 +71,7 @@ def describe(op: Operation, client: OAuthClient, presented: str) -> dict[str, An
         return access
     session = sessions.live_session_of(op, presented)
     if session is None or session.client_id != client.id:
-        return INACTIVE
+        return dict(INACTIVE)
     return {
         "active": True,
         "scope": session.scope,
@@ -92,7 +92,7 @@ def _access_token(op: Operation, presented: str) -> dict[str, Any] | None:
     else:  # client_credentials: the client is its own subject, and has no session
         live = token.sub == token.client_id and clients.find(op, token.client_id) is not None
     if not live:
-        return INACTIVE
+        return dict(INACTIVE)
     claims = token.claims
     return {
         "active": True,

@@ -8,6 +8,7 @@ The README's Authlib snippet ("OAuth 2.0 clients") is run verbatim by the first 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from joserfc.jwk import KeySet
 from requests_oauthlib import OAuth2Session as OAuthlibSession
 
+from tests.conformance.forgeries import ATTACKS, Forge, make_forge
 from tests.e2e.harness import HTTP_TIMEOUT, ROOT, Stack, bearer, sign_up
 from tests.e2e.oauth_helpers import (
     add_client,
@@ -164,24 +166,6 @@ def test_authlib_client_credentials_gets_a_token_the_resource_service_and_rfc906
     assert claims["client_id"] == registered["client_id"]
 
 
-def test_a_confidential_client_introspects_with_authlib(shared_stack: Stack) -> None:
-    registered = add_client(shared_stack, "--redirect-uri", REDIRECT_URI, "--confidential")
-    session = OAuth2Session(registered["client_id"], registered["client_secret"])
-    endpoint = metadata(shared_stack)["introspection_endpoint"]
-    login = sign_up(shared_stack)
-
-    active = session.introspect_token(endpoint, token=login["access_token"]).json()
-    other_clients = session.introspect_token(endpoint, token=login["refresh_token"]).json()
-    junk = session.introspect_token(endpoint, token="not-a-token").json()
-
-    assert active["active"] is True and active["client_id"] == "tokenpair-first-party"
-    assert (
-        active["scope"] == SCOPE
-        and active["sub"] == me(shared_stack, login["access_token"]).json()["sub"]
-    )
-    assert other_clients == {"active": False} and junk == {"active": False}
-
-
 def test_rfc9068_validator_accepts_a_first_party_login_token_unchanged(
     shared_stack: Stack,
 ) -> None:
@@ -209,3 +193,65 @@ def test_a_bad_client_secret_is_401_invalid_client_with_a_basic_challenge(
     assert answer.status_code == 401
     assert answer.json()["error"] == "invalid_client"
     assert answer.headers["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.fixture(scope="module")
+def introspector(shared_stack: Stack) -> OAuth2Session:
+    """Authlib's client for a confidential client, as a resource server that introspects."""
+    registered = add_client(
+        shared_stack, "--redirect-uri", "https://rs.example/cb", "--confidential"
+    )
+    return OAuth2Session(registered["client_id"], registered["client_secret"])
+
+
+def introspect(stack: Stack, introspector: OAuth2Session, token: str) -> dict[str, Any]:
+    answer = introspector.introspect_token(
+        metadata(stack)["introspection_endpoint"], token=token, timeout=HTTP_TIMEOUT
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Cache-Control"] == "no-store"
+    return dict(answer.json())
+
+
+def test_authlib_introspects_a_live_token_as_active_and_a_logged_out_one_as_inactive(
+    shared_stack: Stack, introspector: OAuth2Session
+) -> None:
+    tokens = sign_up(shared_stack, scope="notes:read")
+
+    live = introspect(shared_stack, introspector, tokens["access_token"])
+    logout = requests.post(
+        f"{shared_stack.auth.url}/auth/logout",
+        json={"refresh_token": tokens["refresh_token"]},
+        timeout=HTTP_TIMEOUT,
+    )
+
+    assert live["active"] is True and live["token_type"] == "Bearer"
+    assert live["scope"] == "notes:read" and live["client_id"] == "tokenpair-first-party"
+    assert logout.status_code == 204
+    # The resource service, verifying locally, still accepts it until exp; introspection not.
+    me = requests.get(
+        f"{shared_stack.resource.url}/api/me",
+        headers=bearer(tokens["access_token"]),
+        timeout=HTTP_TIMEOUT,
+    )
+    assert me.status_code == 200
+    assert introspect(shared_stack, introspector, tokens["access_token"]) == {"active": False}
+
+
+@pytest.fixture(scope="module")
+def forge(shared_stack: Stack) -> Forge:
+    jwks = requests.get(f"{shared_stack.auth.url}/.well-known/jwks.json", timeout=HTTP_TIMEOUT)
+    return make_forge(sign_up(shared_stack), jwks.json(), shared_stack.auth.workdir / "var/keys")
+
+
+def test_a_token_forged_with_no_flaw_introspects_as_active(
+    shared_stack: Stack, introspector: OAuth2Session, forge: Forge
+) -> None:
+    assert introspect(shared_stack, introspector, forge.sign())["active"] is True
+
+
+@pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
+def test_every_forged_or_misused_token_introspects_as_inactive(
+    shared_stack: Stack, introspector: OAuth2Session, forge: Forge, attack: Callable[[Forge], str]
+) -> None:
+    assert introspect(shared_stack, introspector, attack(forge)) == {"active": False}

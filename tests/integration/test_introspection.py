@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service import clients
-from auth_service.context import bind, deps, operation
-from shared.bearer import AccessTokenVerifier, KeysUnavailable
-from shared.keys import PublicKey
-from tests.integration.conftest import AuthActions, assert_error, bearer, claims_of
+from auth_service.context import deps, operation
+from tests.conformance.forgeries import ATTACKS, Forge, make_forge
+from tests.integration.conftest import AuthActions, bearer, claims_of
+from tests.integration.introspection_helpers import INACTIVE, Introspector
 from tests.integration.test_oauth_token import TOKEN, Client, basic, oauth_session, register
 from tests.support import FakeClock
-
-INTROSPECT = "/oauth/introspect"
-INACTIVE = {"active": False}
 
 
 @pytest.fixture
 def resource_server(auth_app: Flask) -> Client:
     """A confidential client, as a resource server that introspects is."""
     return register(auth_app, confidential=True)
-
-
-class Introspector:
-    def __init__(self, client: FlaskClient, caller: Client) -> None:
-        assert caller.secret is not None
-        self.client, self.headers = client, basic(caller.id, caller.secret)
-
-    def __call__(self, token: str, **extra: str) -> dict[str, object]:
-        answer = self.client.post(INTROSPECT, data={"token": token, **extra}, headers=self.headers)
-        assert answer.status_code == 200, answer.get_data(as_text=True)
-        assert answer.headers["Cache-Control"] == "no-store"
-        assert answer.headers["Pragma"] == "no-cache"
-        return dict(answer.get_json())
 
 
 @pytest.fixture
@@ -165,6 +150,32 @@ def test_the_callers_live_refresh_token_is_active_and_a_rotated_one_is_not(
     assert introspect(rotated["refresh_token"])["active"] is True
 
 
+def test_the_callers_refresh_token_is_inactive_once_revoked_or_idle_past_its_lifetime(
+    auth_app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    resource_server: Client,
+    introspect: Introspector,
+    clock: FakeClock,
+) -> None:
+    assert resource_server.secret is not None
+    revoked, idle = (oauth_session(auth_app, auth, resource_server) for _ in range(2))
+    with auth_app.app_context():
+        refresh_ttl = deps().policy.refresh_ttl
+
+    revocation = client.post(
+        "/oauth/revoke",
+        data={"token": revoked},
+        headers=basic(resource_server.id, resource_server.secret),
+    )
+    clock.advance(refresh_ttl.total_seconds())
+
+    assert revocation.status_code == 200
+
+    assert introspect(revoked) == INACTIVE
+    assert introspect(idle) == INACTIVE
+
+
 def test_another_clients_refresh_token_is_inactive_and_reveals_nothing(
     auth_app: Flask, auth: AuthActions, introspect: Introspector
 ) -> None:
@@ -176,111 +187,20 @@ def test_another_clients_refresh_token_is_inactive_and_reveals_nothing(
     assert introspect(first_party) == INACTIVE
 
 
-@pytest.mark.parametrize("hint", ["access_token", "refresh_token", "something_else"])
-def test_the_hint_changes_no_answer(auth: AuthActions, introspect: Introspector, hint: str) -> None:
-    access = auth.tokens()["access_token"]
-
-    assert introspect(access, token_type_hint=hint)["active"] is True
-    assert introspect("never-issued", token_type_hint=hint) == INACTIVE
+@pytest.fixture
+def forge(client: FlaskClient, auth: AuthActions, keys_dir: Path) -> Forge:
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    return make_forge(auth.tokens(), jwks, keys_dir)
 
 
-@pytest.mark.parametrize(
-    "token", ["never-issued", "a.b.c", "é" * 300, "x" * 4000, "Bearer x", "%00", "{}"]
-)
-def test_junk_is_inactive_not_an_error(introspect: Introspector, token: str) -> None:
-    assert introspect(token) == INACTIVE
-
-
-def test_client_secret_post_works_like_basic(
-    client: FlaskClient, auth: AuthActions, resource_server: Client
+def test_a_token_forged_with_no_flaw_is_active_so_each_inactive_answer_is_for_its_flaw(
+    introspect: Introspector, forge: Forge
 ) -> None:
-    assert resource_server.secret is not None
-    access = auth.tokens()["access_token"]
-    form = {"token": access, "client_id": resource_server.id}
-
-    answer = client.post(INTROSPECT, data={**form, "client_secret": resource_server.secret})
-
-    assert answer.status_code == 200 and answer.get_json()["active"] is True
+    assert introspect(forge.sign())["active"] is True
 
 
-@pytest.mark.parametrize(
-    "credentials", ["public client", "wrong secret", "unknown client", "none", "bearer"]
-)
-def test_only_an_authenticated_confidential_client_may_introspect(
-    auth_app: Flask,
-    client: FlaskClient,
-    auth: AuthActions,
-    resource_server: Client,
-    credentials: str,
+@pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
+def test_every_forged_or_misused_token_is_inactive(
+    introspect: Introspector, forge: Forge, attack: Callable[[Forge], str]
 ) -> None:
-    access = auth.tokens()["access_token"]
-    form, headers = {"token": access}, {}
-    if credentials == "public client":
-        form["client_id"] = register(auth_app, confidential=False).id
-    elif credentials == "wrong secret":
-        headers = basic(resource_server.id, "not-the-secret")
-    elif credentials == "unknown client":
-        headers = basic("nobody", "x")
-    elif credentials == "bearer":
-        headers = bearer(access)
-
-    answer = client.post(INTROSPECT, data=form, headers=headers)
-
-    assert_error(answer, 401, "invalid_client")
-    assert answer.headers["WWW-Authenticate"] == 'Basic realm="tokenpair"'
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
-        ("", "application/x-www-form-urlencoded"),
-        ("token=a&token=b", "application/x-www-form-urlencoded"),
-        ('{"token": "a"}', "application/json"),
-        ("token=%00", "application/x-www-form-urlencoded"),
-    ],
-    ids=["no token", "twice", "json", "nul"],
-)
-def test_a_bad_request_is_400_invalid_request(
-    client: FlaskClient, resource_server: Client, body: str, content_type: str
-) -> None:
-    assert resource_server.secret is not None
-    headers = basic(resource_server.id, resource_server.secret)
-
-    answer = client.post(INTROSPECT, data=body, content_type=content_type, headers=headers)
-
-    assert_error(answer, 400, "invalid_request")
-
-
-def test_a_token_that_is_not_utf_8_is_inactive(
-    client: FlaskClient, introspect: Introspector
-) -> None:
-    # Werkzeug decodes the form with replacement characters: no token has them.
-    answer = client.post(
-        INTROSPECT,
-        data="token=%FF%FE",
-        content_type="application/x-www-form-urlencoded",
-        headers=introspect.headers,
-    )
-
-    assert answer.status_code == 200 and answer.get_json() == INACTIVE
-
-
-class UnreachableKeys:
-    def key_for(self, kid: str) -> PublicKey | None:
-        raise KeysUnavailable(retry_after=7)
-
-
-def test_a_verifier_without_its_keys_answers_503_not_a_false_inactive(
-    auth_app: Flask, auth: AuthActions, introspect: Introspector
-) -> None:
-    # The auth service's key ring is local files and never raises this; a verifier might.
-    access = auth.tokens()["access_token"]
-    with auth_app.app_context():
-        bound = deps()
-        outage = AccessTokenVerifier(UnreachableKeys(), issuer="x", audience="y")
-    bind(auth_app, dataclasses.replace(bound, verifier=outage))
-
-    answer = introspect.client.post(INTROSPECT, data={"token": access}, headers=introspect.headers)
-
-    assert_error(answer, 503, "temporarily_unavailable")
-    assert answer.headers["Retry-After"] == "7"
+    assert introspect(attack(forge)) == INACTIVE
