@@ -128,6 +128,28 @@ def test_requests_oauthlib_runs_the_code_flow_and_refreshes_an_expired_token_by_
     assert saved[0]["refresh_token"] != token["refresh_token"]
 
 
+def test_requests_oauthlib_as_a_public_client_sends_its_client_id_in_the_body(
+    shared_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback only, as above
+    client_id = add_client(shared_stack, "--redirect-uri", REDIRECT_URI)["client_id"]
+    user = new_user(shared_stack)
+    meta = metadata(shared_stack)
+    session = OAuthlibSession(
+        client_id, redirect_uri=REDIRECT_URI, scope=["notes:read"], pkce="S256"
+    )
+    url, _state = session.authorization_url(meta["authorization_endpoint"])
+    location = authorize(url, REDIRECT_URI, user).location
+
+    # include_client_id=True: token_endpoint_auth_method "none" (no Basic header at all).
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=location, include_client_id=True
+    )
+
+    assert token["scope"] == ["notes:read"]  # oauthlib hands the scope back as a list
+    assert session.get(f"{shared_stack.resource.url}/api/me").json()["sub"] == user.id
+
+
 def test_rfc9068_validator_accepts_a_code_grant_token_unchanged(shared_stack: Stack) -> None:
     client_id = add_client(shared_stack, "--redirect-uri", REDIRECT_URI)["client_id"]
     user = new_user(shared_stack)
