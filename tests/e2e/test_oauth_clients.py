@@ -128,6 +128,28 @@ def test_requests_oauthlib_runs_the_code_flow_and_refreshes_an_expired_token_by_
     assert saved[0]["refresh_token"] != token["refresh_token"]
 
 
+def test_requests_oauthlib_as_a_public_client_sends_its_client_id_in_the_body(
+    shared_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback only, as above
+    client_id = add_client(shared_stack, "--redirect-uri", REDIRECT_URI)["client_id"]
+    user = new_user(shared_stack)
+    meta = metadata(shared_stack)
+    session = OAuthlibSession(
+        client_id, redirect_uri=REDIRECT_URI, scope=["notes:read"], pkce="S256"
+    )
+    url, _state = session.authorization_url(meta["authorization_endpoint"])
+    location = authorize(url, REDIRECT_URI, user).location
+
+    # include_client_id=True: token_endpoint_auth_method "none" (no Basic header at all).
+    token = session.fetch_token(
+        meta["token_endpoint"], authorization_response=location, include_client_id=True
+    )
+
+    assert token["scope"] == ["notes:read"]  # oauthlib hands the scope back as a list
+    assert session.get(f"{shared_stack.resource.url}/api/me").json()["sub"] == user.id
+
+
 def test_rfc9068_validator_accepts_a_code_grant_token_unchanged(shared_stack: Stack) -> None:
     client_id = add_client(shared_stack, "--redirect-uri", REDIRECT_URI)["client_id"]
     user = new_user(shared_stack)
@@ -164,24 +186,6 @@ def test_authlib_client_credentials_gets_a_token_the_resource_service_and_rfc906
     claims = validator.authenticate_token(token["access_token"])
     validator.validate_token(claims, scopes=["notes:read"], request=None)
     assert claims["client_id"] == registered["client_id"]
-
-
-def test_a_confidential_client_introspects_with_authlib(shared_stack: Stack) -> None:
-    registered = add_client(shared_stack, "--redirect-uri", REDIRECT_URI, "--confidential")
-    session = OAuth2Session(registered["client_id"], registered["client_secret"])
-    endpoint = metadata(shared_stack)["introspection_endpoint"]
-    login = sign_up(shared_stack)
-
-    active = session.introspect_token(endpoint, token=login["access_token"]).json()
-    other_clients = session.introspect_token(endpoint, token=login["refresh_token"]).json()
-    junk = session.introspect_token(endpoint, token="not-a-token").json()
-
-    assert active["active"] is True and active["client_id"] == "tokenpair-first-party"
-    assert (
-        active["scope"] == SCOPE
-        and active["sub"] == me(shared_stack, login["access_token"]).json()["sub"]
-    )
-    assert other_clients == {"active": False} and junk == {"active": False}
 
 
 def test_rfc9068_validator_accepts_a_first_party_login_token_unchanged(
