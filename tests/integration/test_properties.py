@@ -1,10 +1,12 @@
 """Property tests: random methods, paths, headers and bodies at both apps, real tokens among them.
 
 Whatever arrives, each answer must hold what the contract promises: never a 5xx; every error in
-the one JSON shape; WWW-Authenticate on every bearer 401/403 (RFC 6750 §3), agreeing with the
-body; Retry-After on 429 and 503; and, when the request reached a documented operation, a status
-and body that openapi/<service>.yaml documents. Real usernames, passwords, access and refresh
-tokens, note and session ids are mixed into the input so the views behind the parsers run too.
+the one JSON shape (the authorization endpoint's HTML pages: unframeable, never cached, an error
+page never a redirect); WWW-Authenticate on every bearer 401/403 (RFC 6750 §3), agreeing with
+the body; Retry-After on 429 and 503; and, when the request reached a documented operation, a
+status and body that openapi/<service>.yaml documents. Real usernames, passwords, access and
+refresh tokens, note and session ids are mixed into the input so the views behind the parsers
+run too.
 
 Each test keeps one database for all its examples: the properties hold in any state, and a
 fixed seed per operation makes a failure reproduce. TOKENPAIR_FUZZ_EXAMPLES sets
@@ -92,7 +94,14 @@ def problems_with(service: str, app: Flask, request: dict[str, Any], response: A
     body = response.get_json(silent=True)
     if status >= 500:
         return [f"{status}: {response.get_data(as_text=True)[:300]}"]
-    if status >= 400 and method != "HEAD":  # a HEAD answer has no body to shape
+    if request["path"].startswith("/oauth/authorize") and response.mimetype == "text/html":
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            found.append(f"{status} HTML page without Cache-Control: no-store")
+        if response.headers.get("X-Frame-Options") != "DENY":
+            found.append(f"{status} HTML page that may be framed")
+        if status >= 400 and "Location" in response.headers:
+            found.append(f"{status} HTML error page that redirects")
+    elif status >= 400 and method != "HEAD":  # a HEAD answer has no body to shape
         if not isinstance(body, dict) or set(body) != {"error", "error_description"}:
             found.append(f"{status} not in the error shape: {response.get_data()[:200]!r}")
         elif not all(isinstance(value, str) for value in body.values()):
