@@ -79,6 +79,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "real signature run instead of being skipped",
     )
     parser.add_argument(
+        "--browser-origin",
+        metavar="ORIGIN",
+        help="one of the deployment's AUTH_BROWSER_ORIGINS: the browser-mode checks (refresh "
+        "cookie, CORS, foreign origins refused) run from it instead of being skipped",
+    )
+    parser.add_argument(
         "--junit-xml", metavar="PATH", help="also keep pytest's JUnit XML report, for your CI"
     )
     parser.add_argument(
@@ -125,6 +131,7 @@ def pytest_arguments(options: argparse.Namespace, report: Path) -> list[str]:
         "--max-wait", str(options.max_wait),
         "--source-addresses", options.source_addresses,
         *(["--issuer-keys-dir", options.issuer_keys_dir] if options.issuer_keys_dir else []),
+        *(["--browser-origin", options.browser_origin] if options.browser_origin else []),
         *(["-m", "resource_server"] if options.resource_server_only else []),
         *options.pytest_args,
     ]  # fmt: skip

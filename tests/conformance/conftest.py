@@ -40,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         " that need a real signature run instead of being skipped",
     )
     group.addoption(
+        "--browser-origin",
+        help="one of the deployment's AUTH_BROWSER_ORIGINS: the browser-mode checks run from it",
+    )
+    group.addoption(
         "--grace", type=float, default=10.0, help="the refresh reuse grace, s (default 10)"
     )
     group.addoption(
@@ -75,6 +79,7 @@ def _given(config: pytest.Config) -> Deployment | None:
         grace=config.getoption("--grace"),
         leeway=config.getoption("--leeway"),
         max_wait=config.getoption("--max-wait"),
+        browser_origin=config.getoption("--browser-origin", default=None) or None,
         source_addresses=tuple(
             address for address in config.getoption("--source-addresses").split(",") if address
         ),
@@ -117,4 +122,5 @@ def deployment(
             keys_dir=stack.auth.workdir / "var" / "keys",
             grace=float(auth_env.get("AUTH_REFRESH_REUSE_GRACE", 10)),
             leeway=float(resource_env.get("RESOURCE_LEEWAY", 5)),
+            browser_origin=auth_env.get("AUTH_BROWSER_ORIGINS", "").split(",")[0] or None,
         )

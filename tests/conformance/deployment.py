@@ -36,6 +36,9 @@ class Deployment:
     # Loopback addresses to send from in turn, so a deployment's per-address limits (20
     # registrations by default) count the kit as several clients; empty: the system's choice.
     source_addresses: tuple[str, ...] = ()
+    # One of the deployment's AUTH_BROWSER_ORIGINS (--browser-origin): the browser-mode checks
+    # send it as Origin; without one they are skipped.
+    browser_origin: str | None = None
     _turn: itertools.count[int] = field(default_factory=itertools.count, compare=False)
 
     def wait_allowed(self, seconds: float, what: str) -> None:
