@@ -6,6 +6,8 @@ themselves, as the browser would to the auth service's own origin.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -33,10 +35,10 @@ def _cookie_pair(set_cookie: str) -> str:
 
 
 def _browser_post(
-    deployment: Deployment, path: str, origin: str, cookie: str | None = None, **kwargs: object
+    deployment: Deployment, path: str, origin: str, cookie: str | None = None, **kwargs: Any
 ) -> requests.Response:
     headers = {"Origin": origin, **({"Cookie": cookie} if cookie else {})}
-    return deployment.post(f"{deployment.auth_url}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+    return deployment.post(f"{deployment.auth_url}{path}", headers=headers, **kwargs)
 
 
 def _browser_login(deployment: Deployment, origin: str) -> tuple[requests.Response, str]:
