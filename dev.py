@@ -214,6 +214,12 @@ def setup() -> None:
     stamp.write_text(wanted)
 
 
+# pytest-xdist: each test file runs whole in one of these processes (its module fixtures, the
+# stacks, stay one per file). The e2e ring mostly waits on real processes and on clocks (tokens
+# that must expire), so three processes overlap those waits even on two cores.
+PARALLEL = ["--numprocesses", str(max(3, os.cpu_count() or 1)), "--dist", "loadfile"]
+
+
 def test(pytest_args: list[str]) -> int:
     """Run the linters, the type checker and the three rings of tests."""
     steps: list[list[str | Path]] = [
@@ -224,7 +230,7 @@ def test(pytest_args: list[str]) -> int:
             BIN / "python",
             "-m",
             "pytest",
-            *(pytest_args or ["--cov", "--cov-report=term:skip-covered"]),
+            *(pytest_args or [*PARALLEL, "--cov", "--cov-report=term:skip-covered"]),
         ],
     ]
     for step in steps:

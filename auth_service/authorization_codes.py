@@ -25,9 +25,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from auth_service import sessions, throttling
+from auth_service.clients import Client
 from auth_service.context import Operation
 from auth_service.errors import InvalidGrant, InvalidRequest
-from auth_service.models import AuthorizationCode, OAuthClient
+from auth_service.models import AuthorizationCode
 from auth_service.sessions import TokenPair
 from auth_service.tokens import token_hash
 from shared.observability import audit
@@ -50,7 +51,7 @@ def is_challenge(value: str) -> bool:
 
 def issue(
     op: Operation,
-    client: OAuthClient,
+    client: Client,
     redirect_uri: str,
     code_challenge: str,
     user_id: str,
@@ -81,7 +82,7 @@ def issue(
 
 def redeem(
     op: Operation,
-    client: OAuthClient,
+    client: Client,
     code: str,
     redirect_uri: str,
     code_verifier: str,
@@ -155,7 +156,7 @@ def _find(op: Operation, code: str) -> AuthorizationCode | None:
 
 
 def _mismatch(
-    row: AuthorizationCode | None, client: OAuthClient, redirect_uri: str, code_verifier: str
+    row: AuthorizationCode | None, client: Client, redirect_uri: str, code_verifier: str
 ) -> str | None:
     if row is None:
         return "The authorization code is invalid"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from auth_service import authorization_codes, clients
+from auth_service.clients import Client
 from auth_service.context import Operation
 from auth_service.errors import InvalidScope
-from auth_service.models import OAuthClient
 from shared.payload import storable
 
 # The parameters of the request itself; the pages add their own (csrf, username, ...).
@@ -50,7 +50,7 @@ class Refused(Exception):
 class AuthorizationRequest:
     """A request that passed every check: what a code will be bound to."""
 
-    client: OAuthClient
+    client: Client
     redirect_uri: str
     code_challenge: str
     scope: str

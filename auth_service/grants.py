@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth_service import authorization_codes, clients, sessions, throttling
+from auth_service.clients import Client
 from auth_service.context import Operation
 from auth_service.errors import UnauthorizedClient
-from auth_service.models import OAuthClient
 from shared.metrics import TOKENS_ISSUED
 from shared.observability import audit
 
@@ -27,7 +27,7 @@ class Issued:
 
 
 def refresh_token(
-    op: Operation, client: OAuthClient, presented: str, scope: str | None, address: str
+    op: Operation, client: Client, presented: str, scope: str | None, address: str
 ) -> Issued:
     """Rotate a refresh token of *client*'s session (RFC 6749 §6).
 
@@ -41,7 +41,7 @@ def refresh_token(
 
 def authorization_code(
     op: Operation,
-    client: OAuthClient,
+    client: Client,
     code: str,
     redirect_uri: str,
     code_verifier: str,
@@ -52,9 +52,7 @@ def authorization_code(
     return Issued(pair.access_token, pair.expires_in, pair.scope, pair.refresh_token)
 
 
-def client_credentials(
-    op: Operation, client: OAuthClient, scope: str | None, address: str
-) -> Issued:
+def client_credentials(op: Operation, client: Client, scope: str | None, address: str) -> Issued:
     """Issue an access token to a confidential client for itself (RFC 6749 §4.4): sub = its id."""
     if not client.confidential:
         raise UnauthorizedClient("client_credentials is for confidential clients only")

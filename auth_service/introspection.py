@@ -25,8 +25,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from auth_service import chain, clients, errors, live_sessions, oauth_http
+from auth_service.clients import Client
 from auth_service.context import Operation, operation
-from auth_service.models import OAuthClient
 from shared.bearer import InvalidToken, KeysUnavailable
 from shared.errors import ApiError
 
@@ -64,7 +64,7 @@ def introspect() -> Response:
     return response
 
 
-def describe(op: Operation, client: OAuthClient, presented: str) -> dict[str, Any]:
+def describe(op: Operation, client: Client, presented: str) -> dict[str, Any]:
     """Return the RFC 7662 §2.2 answer for *presented*, asked by *client*."""
     access = _access_token(op, presented)
     if access is not None:

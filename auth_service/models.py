@@ -84,7 +84,10 @@ class ThrottleCounter(db.Model):  # type: ignore[name-defined]
 
 
 class OAuthClient(db.Model):  # type: ignore[name-defined]
-    """A registered OAuth 2.0 client; confidential ones hold a secret, stored as its SHA-256."""
+    """A registered OAuth 2.0 client; confidential ones hold a secret, stored as its SHA-256.
+
+    The endpoints read it as a ``clients.Client`` row, with one prebuilt statement.
+    """
 
     __tablename__ = "oauth_clients"
 
@@ -98,11 +101,6 @@ class OAuthClient(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The operator's own app: the authorization endpoint skips the approval step for it.
     first_party: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    @property
-    def confidential(self) -> bool:
-        """Return whether the client authenticates with a secret."""
-        return self.secret_hash is not None
 
 
 class AuthorizationCode(db.Model):  # type: ignore[name-defined]

@@ -14,8 +14,8 @@ from urllib.parse import unquote_plus
 from flask import Response, jsonify, request
 
 from auth_service import clients, errors, grants
+from auth_service.clients import Client
 from auth_service.context import Operation
-from auth_service.models import OAuthClient
 from shared.errors import ApiError, error_response
 from shared.payload import storable
 
@@ -38,7 +38,7 @@ def form() -> dict[str, str]:
     return params
 
 
-def authenticated_client(op: Operation, params: dict[str, str]) -> OAuthClient:
+def authenticated_client(op: Operation, params: dict[str, str]) -> Client:
     """Authenticate the client by HTTP Basic or by the body (RFC 6749 §2.3.1), not both."""
     header = request.headers.get("Authorization")
     if header is not None:
