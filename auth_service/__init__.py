@@ -69,7 +69,7 @@ def create_app(
             settings=settings,
             keys=keys,
             clock=clock,
-            passwords=passwords or Passwords(),
+            passwords=passwords or Passwords(concurrency=settings.concurrent_hashes),
             policy=Policy.from_settings(settings),
             limits=Limits.from_settings(settings),
             issuer=AccessTokenIssuer(

@@ -18,6 +18,7 @@ MAX_WINDOW = 7 * 86_400
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
 MAX_CODE_TTL = 60  # seconds an authorization code may live (CONTRACT.md)
 MAX_AUTHORIZE_PAGE_TTL = 3600  # seconds a login or approval page may stay usable
+MAX_CONCURRENT_HASHES = 64  # argon2id verifications at once per process (64 MiB each)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Settings:
     max_body_bytes: int
     auth_code_ttl: int
     authorize_page_ttl: int
+    concurrent_hashes: int
     log_level: str
     browser_origins: tuple[str, ...]
     scopes: tuple[str, ...] = ALL_SCOPES
@@ -85,6 +87,9 @@ class Settings:
             auth_code_ttl=env.integer("AUTH_CODE_TTL", 60, minimum=1, maximum=MAX_CODE_TTL),
             authorize_page_ttl=env.integer(
                 "AUTH_AUTHORIZE_PAGE_TTL", 600, minimum=60, maximum=MAX_AUTHORIZE_PAGE_TTL
+            ),
+            concurrent_hashes=env.integer(
+                "AUTH_CONCURRENT_HASHES", 1, minimum=1, maximum=MAX_CONCURRENT_HASHES
             ),
             log_level=env.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
             browser_origins=parse_origins(

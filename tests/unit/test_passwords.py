@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 import pytest
@@ -26,6 +27,30 @@ class CountingHasher(PasswordHasher):
     def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.verifications += 1
         return super().verify(hash, password)
+
+
+class GatedHasher(PasswordHasher):
+    """A cheap hasher whose verifications wait inside until released, counting how many are in."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.most_inside = 0
+        self.entered = threading.Semaphore(0)
+        self.open = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self.lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        self.entered.release()
+        try:
+            assert self.open.wait(timeout=30), "never released"
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.inside -= 1
 
 
 @pytest.fixture
@@ -93,3 +118,26 @@ def test_a_hash_made_with_weaker_parameters_needs_a_rehash_but_still_verifies() 
 
     assert today.needs_rehash(old) is True
     assert today.verify(old, PASSWORD) is True
+
+
+def test_no_more_verifications_run_at_once_than_the_slots_and_the_rest_wait_their_turn() -> None:
+    hasher = GatedHasher()
+    passwords = Passwords(hasher, concurrency=2)
+    stored = Passwords(cheap_hasher()).hash(PASSWORD)
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(passwords.verify(stored, PASSWORD)))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+
+    assert hasher.entered.acquire(timeout=30) and hasher.entered.acquire(timeout=30)
+    with hasher.lock:
+        assert hasher.inside == 2  # both slots taken; four threads wait outside the hasher
+    hasher.open.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results == [True] * 6
+    assert hasher.most_inside == 2
