@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from auth_service.browser import COOKIE_NAME
 from tests.support import STRONG_PASSWORD, random_name
 
 BROWSER_REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_BROWSER") == "1"
@@ -154,7 +155,6 @@ def trusting_home(folder: Path, ca_file: Path) -> Path:
 
 # What a user does on the demo page ---------------------------------------------------------------
 
-COOKIE = "tokenpair_refresh"
 TTL = 3  # seconds the browser tests' access tokens live: long enough for a step, short to wait out
 
 
@@ -190,7 +190,7 @@ def signed_in(page: Any) -> bool:
 
 def refresh_cookie(context: Any) -> dict[str, Any] | None:
     """Return the refresh cookie the browser holds (as Playwright reports it), if any."""
-    return next((c for c in context.cookies() if c["name"] == COOKIE), None)
+    return next((c for c in context.cookies() if c["name"] == COOKIE_NAME), None)
 
 
 def wait_out_the_access_token() -> None:

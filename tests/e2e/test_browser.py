@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
+from auth_service.browser import COOKIE_NAME
 from demo.server import start_demo_server
 from tests.e2e.browser import (
-    COOKIE,
     TTL,
     add_note,
     audit_events,
@@ -281,7 +281,7 @@ def test_logout_ends_the_session_and_clears_the_cookie(demo_site: Site, browser:
         f"{demo_site.stack.auth.url}/auth/refresh",
         json={},
         headers={"Origin": demo_site.page},
-        cookies={COOKIE: cookie["value"]},
+        cookies={COOKIE_NAME: cookie["value"]},
         timeout=HTTP_TIMEOUT,
     )
     assert again.status_code == 401 and again.json()["error"] == "invalid_grant"
