@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from auth_service.browser import COOKIE_NAME
+from tests.e2e.proxy import Certificates
 from tests.support import STRONG_PASSWORD, random_name
 
 BROWSER_REQUIRED = os.environ.get("TOKENPAIR_REQUIRE_BROWSER") == "1"
@@ -107,8 +110,11 @@ def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLIN
 
 
 @contextmanager
-def serve_page(html: str) -> Iterator[str]:
-    """Serve *html* at / on a free loopback port (a foreign site's page); yield its origin."""
+def serve_page(html: str, tls: Certificates | None = None) -> Iterator[str]:
+    """Serve *html* at / on a free loopback port (a foreign site's page); yield its origin.
+
+    With *tls*, over HTTPS with its server certificate (for 127.0.0.1, signed by its CA).
+    """
     body = html.encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -123,9 +129,15 @@ def serve_page(html: str) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -154,7 +166,6 @@ def trusting_home(folder: Path, ca_file: Path) -> Path:
 
 # What a user does on the demo page ---------------------------------------------------------------
 
-COOKIE = "tokenpair_refresh"
 TTL = 3  # seconds the browser tests' access tokens live: long enough for a step, short to wait out
 
 
@@ -190,7 +201,7 @@ def signed_in(page: Any) -> bool:
 
 def refresh_cookie(context: Any) -> dict[str, Any] | None:
     """Return the refresh cookie the browser holds (as Playwright reports it), if any."""
-    return next((c for c in context.cookies() if c["name"] == COOKIE), None)
+    return next((c for c in context.cookies() if c["name"] == COOKIE_NAME), None)
 
 
 def wait_out_the_access_token() -> None:
@@ -201,3 +212,29 @@ def wait_out_the_access_token() -> None:
 def audit_events(log: Path, event: str) -> list[str]:
     """Return the audit lines of *event* in a service's log."""
     return [line for line in log.read_text().splitlines() if f'"event": "{event}"' in line]
+
+
+def refusals(log: Path) -> int:
+    """Return how many /auth/... requests the auth service's access log shows refused 403."""
+    return sum(
+        '"status": 403' in line and '"route": "/auth/' in line
+        for line in log.read_text().splitlines()
+    )
+
+
+# What a page of another origin tries with the user's cookie (the auth URL its argument).
+FOREIGN_FETCHES = """async (auth) => {
+  const out = {};
+  try {  // preflighted (application/json): CORS grants this origin nothing
+    await fetch(`${auth}/auth/refresh`, {method: "POST", credentials: "include",
+      headers: {"Content-Type": "application/json"}, body: "{}"});
+    out.preflighted = "sent";
+  } catch (error) { out.preflighted = "blocked"; }
+  // "simple" requests (text/plain, no preflight): they are sent, with the cookie
+  for (const path of ["/auth/refresh", "/auth/logout"]) {
+    const answer = await fetch(`${auth}${path}`, {method: "POST", mode: "no-cors",
+      credentials: "include", headers: {"Content-Type": "text/plain"}, body: "{}"});
+    out[path] = answer.type;
+  }
+  return out;
+}"""

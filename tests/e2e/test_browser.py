@@ -1,7 +1,8 @@
 """The demo page in a real browser (headless Chromium): cookie mode, refresh, tabs, CSRF.
 
-The services run under gunicorn, the page is served on an origin of its own (as ``dev.py up``
-does; over HTTPS through Caddy in test_browser_https.py), and only what a user does is driven:
+Every test runs twice: over HTTP, the services under gunicorn and the page on an origin of its
+own (as ``dev.py up`` runs them), and over HTTPS, all of it behind Caddy with deploy/Caddyfile
+(as compose runs it) and the test CA trusted by the browser. Only what a user does is driven:
 typing, clicking, reloading. What the auth service saw is read from its access log.
 """
 
@@ -9,23 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from demo.server import start_demo_server
 from tests.e2e.browser import (
-    COOKIE,
-    TTL,
+    FOREIGN_FETCHES,
     add_note,
     audit_events,
     chromium,
     chromium_or_skip,
     open_page,
     refresh_cookie,
+    refusals,
     register_and_sign_in,
     requests_seen,
     serve_page,
@@ -33,53 +32,27 @@ from tests.e2e.browser import (
     wait_for,
     wait_out_the_access_token,
 )
-from tests.e2e.harness import HTTP_TIMEOUT, Stack, free_port, make_stack
+from tests.e2e.demo_site import SCHEMES, Site, refresh_from_the_page, running_demo_site
+from tests.e2e.harness import HTTP_TIMEOUT
+from tests.support import STRONG_PASSWORD
 
 # A file name: test_a_reload_keeps_the_session saves the README's picture of the page there.
 SCREENSHOT = os.environ.get("TOKENPAIR_SCREENSHOT")
 
 
-@dataclass(frozen=True)
-class Site:
-    """The stack and the demo page's URL (plus a second page URL on localhost: another site)."""
-
-    stack: Stack
-    page: str
-    other_site_page: str
-
-    @property
-    def auth_log(self) -> Path:
-        return self.stack.auth.log_path
-
-
-@pytest.fixture(scope="module")
-def demo_site(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="module", params=SCHEMES)
+def demo_site(
+    request: pytest.FixtureRequest, site: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     chromium_or_skip()  # before any process starts
-    page_port, localhost_port = free_port(), free_port()
-    page, other = f"http://127.0.0.1:{page_port}", f"http://localhost:{localhost_port}"
-    stack = make_stack(
-        site,
-        tmp_path_factory.mktemp("browser") / "work",
-        auth_env={"AUTH_ACCESS_TOKEN_TTL": str(TTL), "AUTH_BROWSER_ORIGINS": f"{page},{other}"},
-        resource_env={"RESOURCE_LEEWAY": "0", "RESOURCE_CORS_ORIGINS": f"{page},{other}"},
-    )
-    servers = [
-        start_demo_server("127.0.0.1", page_port, stack.auth.url, stack.resource.url),
-        # The same page on localhost, still calling the services on 127.0.0.1: a cross-site page.
-        start_demo_server("127.0.0.1", localhost_port, stack.auth.url, stack.resource.url),
-    ]
-    try:
-        yield Site(stack, page, other)
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
-        stack.stop()
+    workdir = tmp_path_factory.mktemp(f"browser-{request.param}") / "work"
+    with running_demo_site(request.param, site, workdir) as running:
+        yield running
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    with chromium(tmp_path / "profile") as context:
+def browser(demo_site: Site, tmp_path: Path) -> Iterator[Any]:
+    with chromium(tmp_path / "profile", home=demo_site.home) as context:
         yield context
 
 
@@ -163,7 +136,7 @@ def test_a_reload_keeps_the_session(demo_site: Site, browser: Any) -> None:
     assert page.text_content("#status") == "Session restored from the cookie."
     page.wait_for_selector("#notes li:has-text('kept across a reload')")
     page.wait_for_selector("#notes li:has-text('Buy oat milk')")
-    if SCREENSHOT:
+    if SCREENSHOT and demo_site.scheme == "http":
         page.wait_for_selector("#sessions li")
         page.set_viewport_size({"width": 900, "height": 620})
         page.screenshot(path=SCREENSHOT, full_page=True)
@@ -180,7 +153,7 @@ def test_two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
         len(audit_events(demo_site.auth_log, name)) for name in ("refresh_rotated", "refresh_reuse")
     )
     held: list[Any] = []
-    browser.route(f"{demo_site.stack.auth.url}/auth/refresh", lambda route: held.append(route))
+    browser.route(f"{demo_site.auth_url}/auth/refresh", lambda route: held.append(route))
 
     # Both tabs reload; both refreshes are held until both are on their way, then released
     # together: the same cookie reaches the auth service twice at once.
@@ -189,7 +162,7 @@ def test_two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
     wait_for(lambda: (first.wait_for_timeout(20), len(held) == 2)[1], "both refreshes sent")
     for route in held:
         route.continue_()
-    browser.unroute(f"{demo_site.stack.auth.url}/auth/refresh")
+    browser.unroute(f"{demo_site.auth_url}/auth/refresh")
     for tab in (first, second):
         tab.wait_for_selector("body[data-ready=true]")
 
@@ -204,23 +177,6 @@ def test_two_tabs_refreshing_at_the_same_moment_both_stay_signed_in(
         assert signed_in(tab)
 
 
-ATTACKS = """async (auth) => {
-  const out = {};
-  try {  // preflighted (application/json): CORS grants this origin nothing
-    await fetch(`${auth}/auth/refresh`, {method: "POST", credentials: "include",
-      headers: {"Content-Type": "application/json"}, body: "{}"});
-    out.preflighted = "sent";
-  } catch (error) { out.preflighted = "blocked"; }
-  // "simple" requests (text/plain, no preflight): they are sent, with the cookie
-  for (const path of ["/auth/refresh", "/auth/logout"]) {
-    const answer = await fetch(`${auth}${path}`, {method: "POST", mode: "no-cors",
-      credentials: "include", headers: {"Content-Type": "text/plain"}, body: "{}"});
-    out[path] = answer.type;
-  }
-  return out;
-}"""
-
-
 def test_a_page_of_another_origin_can_neither_refresh_nor_log_the_user_out(
     demo_site: Site, browser: Any
 ) -> None:
@@ -228,21 +184,20 @@ def test_a_page_of_another_origin_can_neither_refresh_nor_log_the_user_out(
     register_and_sign_in(victim)
     cookie = refresh_cookie(browser)
     log = demo_site.auth_log
-    refused = sum(
-        '"status": 403' in line and '"route": "/auth/' in line
-        for line in log.read_text().splitlines()
-    )
+    refused = refusals(log)
 
-    with serve_page("<!doctype html><title>another site</title><p>hi</p>") as foreign:
+    # Over HTTPS the foreign page is HTTPS too: same site, other origin, so the cookie goes along.
+    html = "<!doctype html><title>another site</title><p>hi</p>"
+    with serve_page(html, tls=demo_site.certificates) as foreign:
         attacker = browser.new_page()
         attacker.goto(foreign)
-        results = attacker.evaluate(ATTACKS, demo_site.stack.auth.url)
+        results = attacker.evaluate(FOREIGN_FETCHES, demo_site.auth_url)
         # A cross-origin form post navigates to the answer: the 403 in the one error shape.
         attacker.evaluate(
             """(auth) => { const form = document.createElement("form");
               form.method = "post"; form.action = `${auth}/auth/logout`;
               document.body.append(form); form.submit(); }""",
-            demo_site.stack.auth.url,
+            demo_site.auth_url,
         )
         attacker.wait_for_selector("text=invalid_origin")
 
@@ -251,20 +206,53 @@ def test_a_page_of_another_origin_can_neither_refresh_nor_log_the_user_out(
         "/auth/refresh": "opaque",
         "/auth/logout": "opaque",
     }
-    wait_for(
-        lambda: (
-            sum(
-                '"status": 403' in line and '"route": "/auth/' in line
-                for line in log.read_text().splitlines()
-            )
-            == refused + 3
-        ),
-        "three refusals logged (two fetches, one form)",
-    )
+    wait_for(lambda: refusals(log) == refused + 3, "three refusals logged (two fetches, one form)")
     assert refresh_cookie(browser) == cookie  # neither rotated nor expired
     victim.reload()
     victim.wait_for_selector("body[data-ready=true]")
     assert signed_in(victim)  # the session was neither refreshed away nor ended
+
+
+def test_a_deleted_note_and_an_ended_session_stay_gone(demo_site: Site, browser: Any) -> None:
+    page = open_page(browser, demo_site.page)
+    username = register_and_sign_in(page)
+    add_note(page, "to keep")
+    add_note(page, "to delete")
+
+    page.click("#notes li:has-text('to delete') button")
+    page.wait_for_selector("#notes li:has-text('to delete')", state="detached")
+    page.reload()
+    page.wait_for_selector("#notes li:has-text('to keep')")
+    assert page.locator("#notes li:has-text('to delete')").count() == 0
+
+    # Another device of the same user (JSON mode, no Origin), ended from this page's list.
+    device = requests.post(
+        f"{demo_site.auth_url}/auth/login",
+        json={"username": username, "password": STRONG_PASSWORD},
+        verify=demo_site.verify,
+        timeout=HTTP_TIMEOUT,
+    ).json()["refresh_token"]
+    page.click("#reload-sessions")
+    page.wait_for_selector("#sessions li >> nth=1")
+    page.click("#sessions li:not(:has(.current)) button")
+    page.wait_for_selector("#sessions li >> nth=1", state="detached")
+    assert page.text_content("#status") == "Session ended."
+    refused = requests.post(
+        f"{demo_site.auth_url}/auth/refresh",
+        json={"refresh_token": device},
+        verify=demo_site.verify,
+        timeout=HTTP_TIMEOUT,
+    )
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_grant"
+
+    # And this browser's own session: the page signs out and the cookie is gone.
+    cookie = refresh_cookie(browser)
+    assert cookie is not None
+    page.click("#sessions li:has(.current) button")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert page.text_content("#status") == "This session was ended."
+    assert refresh_cookie(browser) is None
+    assert refresh_from_the_page(demo_site, cookie["value"]).status_code == 401
 
 
 def test_logout_ends_the_session_and_clears_the_cookie(demo_site: Site, browser: Any) -> None:
@@ -277,22 +265,18 @@ def test_logout_ends_the_session_and_clears_the_cookie(demo_site: Site, browser:
     page.wait_for_selector("#signin:not([hidden])")
 
     assert refresh_cookie(browser) is None
-    again = requests.post(
-        f"{demo_site.stack.auth.url}/auth/refresh",
-        json={},
-        headers={"Origin": demo_site.page},
-        cookies={COOKIE: cookie["value"]},
-        timeout=HTTP_TIMEOUT,
-    )
+    again = refresh_from_the_page(demo_site, cookie["value"])  # the session is over, too
     assert again.status_code == 401 and again.json()["error"] == "invalid_grant"
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert not signed_in(page)
 
 
+@pytest.mark.parametrize("demo_site", ["http"], indirect=True)  # the proxy serves 127.0.0.1 only
 def test_a_page_on_localhost_is_another_site_than_services_on_127_0_0_1(
     demo_site: Site, browser: Any
 ) -> None:
+    assert demo_site.other_site_page is not None
     page = open_page(browser, demo_site.other_site_page)
     register_and_sign_in(page)  # the login answer is read: CORS allows this origin
 
@@ -301,3 +285,11 @@ def test_a_page_on_localhost_is_another_site_than_services_on_127_0_0_1(
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert not signed_in(page)
+
+
+@pytest.mark.parametrize("demo_site", ["https"], indirect=True)
+def test_a_browser_without_the_test_ca_refuses_the_proxy(demo_site: Site, tmp_path: Path) -> None:
+    # What makes every HTTPS test above work is the trust in the test CA; without it, nothing.
+    with chromium(tmp_path / "untrusting") as untrusting:
+        with pytest.raises(Exception, match="ERR_CERT_AUTHORITY_INVALID"):
+            untrusting.new_page().goto(demo_site.page)

@@ -100,7 +100,9 @@ def test_the_readme_walkthrough_runs_verbatim(quick_stack: Stack, tmp_path: Path
         assert attribute in login
     assert "body: access_token, expires_in, scope, token_type" in login
     assert "HTTP 200" in step(10) and "cookie rotated: yes" in step(10)
+    foreign = step(11).splitlines()
     assert '"error":"invalid_origin"' in step(11) and "HTTP 403" in step(11)
+    assert foreign[-1] == "HTTP 200"  # the refused logout changed nothing: the cookie still works
     browser_logout = step(12).splitlines()
     assert browser_logout[1] == "HTTP 204"
     assert "cookies left in the jar: 0" in browser_logout
