@@ -117,11 +117,20 @@ def jwks() -> Response:
 
 
 def _authenticated() -> tuple[Operation, AccessToken]:
-    # A valid signature is not enough here: the session the token belongs to must be live.
+    # A valid signature is not enough here: the session the token belongs to must be live, and
+    # the token one of the user's own full login (not a third-party client's, not narrowed).
     token = authenticate()
     op = operation()
     if not live_sessions.is_live_session(op, token.sub, token.sid):
         raise bearer_error(401, "invalid_token", "The access token's session has ended")
+    if not live_sessions.manages_the_account(op, token.client_id, token.scopes):
+        full = " ".join(op.deps.policy.scopes)
+        raise bearer_error(
+            403,
+            "insufficient_scope",
+            f"Managing the account needs a first-party login token with the scope {full}",
+            scope=full,
+        )
     return op, token
 
 

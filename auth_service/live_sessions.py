@@ -1,4 +1,4 @@
-"""Which sessions are live: the user's own list, and the check behind the bearer endpoints.
+"""Which sessions are live: the user's own list, and the checks behind the bearer endpoints.
 
 Both read each session with its live refresh token, whose ``issued_at`` is the last refresh
 (``chain.py``): one statement, whatever the number of sessions.
@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from auth_service import chain
+from auth_service import chain, clients
 from auth_service import rotation_store as store
 from auth_service.context import Operation
 from auth_service.models import RefreshToken, Session
-from auth_service.tokens import token_hash
+from auth_service.tokens import FIRST_PARTY_CLIENT_ID, token_hash
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,22 @@ def is_live_session(op: Operation, user_id: str, session_id: str | None) -> bool
         expires_at=row.expires_at,
         live_issued_at=row.issued_at,
     )
+
+
+def manages_the_account(op: Operation, client_id: str, scopes: frozenset[str]) -> bool:
+    """Return whether a token of *client_id* with *scopes* may act on the user's whole account.
+
+    Listing, ending and logging out every session is the user's own business: only a token of
+    the first-party login does it (the built-in client, or a registered one marked first
+    party), and only one carrying every scope of the policy. A third-party client, or a login
+    narrowed to fewer scopes, got a token for less than the account.
+    """
+    if not set(op.deps.policy.scopes) <= scopes:
+        return False
+    if client_id == FIRST_PARTY_CLIENT_ID:
+        return True
+    client = clients.find(op, client_id)
+    return client is not None and client.first_party
 
 
 def live_link(op: Operation, presented: str) -> store.Link | None:

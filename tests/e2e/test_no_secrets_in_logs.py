@@ -1,7 +1,8 @@
 """No log line of either service or of gunicorn ever holds a token, a password or a credential.
 
 Each case sends real secrets (a user's access token, refresh token and password, plus an
-Authorization and a Cookie value) to both running services in one place a client might put
+Authorization and a Cookie value; on the OAuth endpoints a client secret, the base64 of Basic
+credentials and the tokens issued) to both running services in one place a client might put
 them, honest requests and failing ones alike, then reads every log file the processes wrote.
 """
 
@@ -18,9 +19,18 @@ import pytest
 import requests
 
 from tests.e2e.harness import ENGINES, HTTP_TIMEOUT, Stack, running_stack
+from tests.e2e.oauth_helpers import (
+    User,
+    add_client,
+    authorization_url,
+    authorize,
+    forms_of,
+    pkce_pair,
+)
 from tests.support import random_name
 
 RAW_TIMEOUT = 10.0
+REDIRECT_URI = "https://app.example/cb"
 
 
 @dataclass
@@ -34,11 +44,21 @@ class Secrets:
     cookie_value: str = field(default_factory=lambda: f"ck{uuid.uuid4().hex}{uuid.uuid4().hex}")
     request_ids: list[str] = field(default_factory=list)
     raw_requests: int = 0
+    # What a case adds: a client secret, the tokens it was issued, Basic credentials it sent.
+    more: list[str] = field(default_factory=list)
 
     def all(self) -> list[str]:
         """Every secret, and the signature of the access token alone (a partial leak)."""
         signature = self.access_token.rsplit(".", 1)[1]
-        return [self.password, self.access_token, signature, self.refresh_token, self.cookie_value]
+        return [
+            self.password,
+            self.access_token,
+            signature,
+            self.refresh_token,
+            self.cookie_value,
+            encoded_basic(self.username, self.password),
+            *self.more,
+        ]
 
     def request_id(self) -> dict[str, str]:
         """An X-Request-ID header to find this request's lines in the log afterwards."""
@@ -104,9 +124,13 @@ def send_raw(stack: Stack, secrets: Secrets, data: bytes) -> None:
         secrets.raw_requests += 1
 
 
+def encoded_basic(user: str, password: str) -> str:
+    """Return the base64 credentials of an HTTP Basic header (RFC 7617), a secret of its own."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 def basic(secrets: Secrets) -> str:
-    credentials = f"{secrets.username}:{secrets.password}".encode()
-    return f"Basic {base64.b64encode(credentials).decode()}"
+    return f"Basic {encoded_basic(secrets.username, secrets.password)}"
 
 
 # The cases: one place a client might put secrets each. ---------------------------------------
@@ -217,6 +241,45 @@ def with_a_bad_method(stack: Stack, s: Secrets) -> None:
                            .encode("latin-1"))  # fmt: skip
 
 
+def on_the_oauth_endpoints(stack: Stack, s: Secrets) -> None:
+    """The sign-in form of /oauth/authorize, and credentials and tokens in /oauth/token forms."""
+    client = add_client(stack, "--redirect-uri", REDIRECT_URI, "--confidential")
+    client_id, secret = client["client_id"], client["client_secret"]
+    s.more += [secret, encoded_basic(client_id, secret)]
+    browser = requests.Session()
+    browser.headers.update(s.request_id())
+    verifier, challenge = pkce_pair()
+    url = authorization_url(
+        stack, response_type="code", client_id=client_id, redirect_uri=REDIRECT_URI,
+        scope="notes:read", state="st", code_challenge=challenge, code_challenge_method="S256",
+    )  # fmt: skip
+    (login,) = forms_of(browser.get(url, timeout=HTTP_TIMEOUT))
+    wrong = login.submit(browser, {"username": s.username, "password": s.password + "wrong"})
+    assert "incorrect" in wrong.text, wrong.text  # the form again, 400
+    user = User(s.username, "", s.password)
+    code = authorize(url, REDIRECT_URI, user, browser=browser).query["code"]
+    as_basic = {"Authorization": f"Basic {encoded_basic(client_id, secret)}"}
+    redeem = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+              "code_verifier": verifier}  # fmt: skip
+    issued = requests.post(
+        f"{stack.auth.url}/oauth/token", data=redeem, headers={**as_basic, **s.request_id()},
+        timeout=HTTP_TIMEOUT,
+    )  # fmt: skip
+    assert issued.status_code == 200, issued.text
+    s.more += [issued.json()["access_token"], issued.json()["refresh_token"]]
+    in_body = {"client_id": client_id, "client_secret": secret}
+    wrong_basic = {"Authorization": basic(s)}  # a user's password as a client secret: 401
+    for refresh_token in (issued.json()["refresh_token"], s.refresh_token, s.access_token):
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        send(stack, s, "POST", "/oauth/token", service="auth", data={**form, **in_body})
+        for headers in (as_basic, wrong_basic):
+            send(stack, s, "POST", "/oauth/token", service="auth", data=form, headers=headers)
+    both_ways = {"grant_type": "client_credentials", "client_secret": secret}  # 400
+    send(stack, s, "POST", "/oauth/token", service="auth", headers=as_basic, data=both_ways)
+    send(stack, s, "POST", "/oauth/revoke", service="auth", headers=as_basic,
+         data={"token": s.refresh_token + "x", "password": s.password})  # fmt: skip
+
+
 def a_password_typed_as_the_username(stack: Stack, s: Secrets) -> None:
     send(stack, s, "POST", "/auth/login", service="auth",
          json={"username": s.password, "password": s.password})  # fmt: skip
@@ -231,6 +294,7 @@ CASES: list[Callable[[Stack, Secrets], None] | object] = [
     in_a_malformed_request_line,
     in_an_oversized_header,
     with_a_bad_method,
+    on_the_oauth_endpoints,
     a_password_typed_as_the_username,
 ]
 
