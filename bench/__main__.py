@@ -25,7 +25,7 @@ from bench.load import Wrk
 from bench.report import Row, cores, load_average, machine, progress, table
 from bench.runner import Bench, Figure, skipped
 from bench.services import register_users, set_up
-from bench.stack import Databases, postgres_unavailable, serving
+from devstack import Databases, postgres_unavailable, serving
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 

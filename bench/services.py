@@ -21,7 +21,7 @@ from auth_service.tokens import FIRST_PARTY_CLIENT_ID, AccessTokenIssuer
 from bench.apps import create_bench_table
 from bench.report import progress
 from bench.seed import seed_sessions
-from bench.stack import Databases, FlaskCommand, Server, run_flask, service_env
+from devstack import Databases, FlaskCommand, Server, run_flask, service_env
 from shared.db import utcnow
 from shared.keys import jwks_document
 

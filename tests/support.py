@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from bench.stack import create_postgres_database, drop_postgres_database, postgres_unavailable
-
 POSTGRES_ADMIN_URL = os.environ.get(
     "TOKENPAIR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -52,6 +50,9 @@ def random_name(prefix: str = "user") -> str:
 
 def postgres_unavailable_reason() -> str | None:
     """Return why PostgreSQL cannot be used, or None when it can."""
+    # Imported here: the conformance image carries this module but not devstack.
+    from devstack import postgres_unavailable
+
     return postgres_unavailable(POSTGRES_ADMIN_URL)
 
 
@@ -66,6 +67,8 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
         if POSTGRES_REQUIRED:
             pytest.fail(f"{reason} (TOKENPAIR_REQUIRE_POSTGRES=1 makes it mandatory)")
         pytest.skip(reason)
+    from devstack import create_postgres_database, drop_postgres_database
+
     url = create_postgres_database(POSTGRES_ADMIN_URL, "tokenpair_test_")
     try:
         yield url

@@ -1,6 +1,6 @@
 """Run the real thing: the installed package, Flask CLI and gunicorn, over HTTP on loopback.
 
-Free ports, the gunicorn command and polling until ready are ``bench/stack.py``'s, which the
+Free ports, the gunicorn command and polling until ready are ``devstack/__init__.py``'s, which the
 benchmark uses too.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from bench import stack as bench_stack
-from bench.stack import free_port
+import devstack
+from devstack import free_port
 from tests.support import GENEROUS_ADDRESS_LIMITS, STRONG_PASSWORD, fresh_database, random_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def base_env(site: Path) -> dict[str, str]:
 def gunicorn_command(app: str, port: int, workers: int = 2) -> list[str]:
     """Return the gunicorn command line that serves *app*'s factory on a loopback *port*."""
     options = ("--workers", str(workers), "--graceful-timeout", "5")
-    return bench_stack.gunicorn_command(f"{app}:create_app()", port, *options)
+    return devstack.gunicorn_command(f"{app}:create_app()", port, *options)
 
 
 def install_package(target: Path) -> Path:
@@ -118,7 +118,7 @@ class Service:
     def wait_ready(self) -> None:
         """Poll /healthz with a deadline; fail with the log if the process died."""
         assert self.process is not None
-        bench_stack.wait_ready(
+        devstack.wait_ready(
             self.name, self.process, f"{self.url}/healthz", READY_TIMEOUT, self.log
         )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stack import HAS_CONTROL_SOCKET
+from devstack import HAS_CONTROL_SOCKET
 from tests.e2e.harness import (
     BIN,
     ROOT,

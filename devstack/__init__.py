@@ -1,9 +1,10 @@
-"""The services under test, set up and started as in production, and the databases behind them.
+"""The services as real local processes, set up and started as in production, and their databases.
 
 Each service runs from the repository (``cwd``), configured only by environment variables,
 migrated with the Flask CLI and served by ``gunicorn -c python:shared.gunicorn_conf``. The
-first part (ports, the gunicorn command, polling until ready, PostgreSQL databases) is shared
-with the e2e tests (``tests/e2e/harness.py``, ``tests/support.py``): one copy of each.
+benchmark (``bench/``) and the e2e ring (``tests/e2e/harness.py``, ``tests/support.py``) both
+start services this way: free ports, the gunicorn command, polling until ready, PostgreSQL
+databases have this one copy. Development tooling: not part of the wheel.
 """
 
 from __future__ import annotations
