@@ -87,6 +87,27 @@ _INSERT_CHILD = insert(_tokens).values(
     token_hash=bindparam("child_hash"),
     issued_at=bindparam("now"),
 )
+# PostgreSQL runs both in one statement, one round trip: the INSERT takes its row from the
+# conditional UPDATE's RETURNING, so it inserts the child exactly when this call rotated.
+_rotated = (
+    update(_tokens)
+    .where(_tokens.c.id == bindparam("token_id"), _tokens.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now"), rotation_nonce=bindparam("nonce"))
+    .returning(_tokens.c.session_id)
+    .cte("rotated")
+)
+_ROTATE_WITH_CHILD = (
+    insert(_tokens)
+    .from_select(
+        ["session_id", "token_hash", "issued_at"],
+        select(
+            _rotated.c.session_id,
+            bindparam("child_hash", type_=_tokens.c.token_hash.type),
+            bindparam("now", type_=_tokens.c.issued_at.type),
+        ),
+    )
+    .returning(_tokens.c.id)
+)  # a row back iff the child went in (rowcount is -1 after a CTE)
 _LIVE = select(_tokens.c.token_hash, _tokens.c.issued_at).where(
     _tokens.c.session_id == bindparam("session_id"), _tokens.c.rotated_at.is_(None)
 )
@@ -108,6 +129,28 @@ def rotate(connection: Connection, token_id: int, now: datetime, nonce: str) -> 
     """Retire the token if it is still live; return whether this call did it."""
     result: Any = connection.execute(_ROTATE, {"token_id": token_id, "now": now, "nonce": nonce})
     return bool(result.rowcount == 1)
+
+
+def rotate_with_child(
+    connection: Connection,
+    token_id: int,
+    now: datetime,
+    nonce: str,
+    session_id: str,
+    child_hash: str,
+) -> bool:
+    """Retire the token if it is still live and store its child; return whether this call did.
+
+    The rotation is the same conditional UPDATE as ``rotate``; on PostgreSQL the child's
+    INSERT rides in the same statement, elsewhere it follows it.
+    """
+    if connection.dialect.name != "postgresql":
+        if not rotate(connection, token_id, now, nonce):
+            return False
+        insert_child(connection, session_id, child_hash, now)
+        return True
+    params = {"token_id": token_id, "now": now, "nonce": nonce, "child_hash": child_hash}
+    return connection.execute(_ROTATE_WITH_CHILD, params).first() is not None
 
 
 def insert_child(connection: Connection, session_id: str, child_hash: str, now: datetime) -> None:

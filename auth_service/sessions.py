@@ -109,9 +109,10 @@ def refresh(
     if not _active(op, link, link.issued_at):
         _reject(op, address, "The refresh token's session has ended")
     nonce = new_rotation_nonce()
-    if store.rotate(connection, link.id, op.now, nonce):
-        child = child_token(presented, nonce)
-        store.insert_child(connection, link.session_id, token_hash(child), op.now)
+    child = child_token(presented, nonce)
+    if store.rotate_with_child(
+        connection, link.id, op.now, nonce, link.session_id, token_hash(child)
+    ):
         # Counted last: on PostgreSQL the address's counter row stays locked only until the commit.
         _commit_counted(op, address)
         _ROTATED.inc()

@@ -118,9 +118,7 @@ class Service:
     def wait_ready(self) -> None:
         """Poll /healthz with a deadline; fail with the log if the process died."""
         assert self.process is not None
-        devstack.wait_ready(
-            self.name, self.process, f"{self.url}/healthz", READY_TIMEOUT, self.log
-        )
+        devstack.wait_ready(self.name, self.process, f"{self.url}/healthz", READY_TIMEOUT, self.log)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop gunicorn and wait for it; SIGKILL is a crash of master and workers together."""
