@@ -13,9 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-import click
-from flask.cli import ScriptInfo
-
 T = TypeVar("T")
 
 # Exit status gunicorn's arbiter reads as "App failed to load": it halts instead of respawning.
@@ -72,6 +69,17 @@ class Env:
         return _parse(name, raw, float, f"a number >= {minimum:g}", lambda v: v >= minimum)
 
 
+BEHIND_TLS_PROXY = "GUNICORN_BEHIND_TLS_PROXY"
+
+
+def behind_tls_proxy(raw: str) -> bool:
+    """Parse GUNICORN_BEHIND_TLS_PROXY: ``1`` when a TLS-terminating proxy is in front."""
+    value = raw.strip()
+    if value not in ("", "0", "1"):
+        raise ConfigError(f"{BEHIND_TLS_PROXY} must be 0 or 1, got {raw!r}")
+    return value == "1"
+
+
 @dataclass(frozen=True)
 class ProcessSettings:
     """The gunicorn process variables (shared/gunicorn_conf.py); see the README for each."""
@@ -81,6 +89,7 @@ class ProcessSettings:
     timeout: int
     graceful_timeout: int
     metrics_dir: str | None = None
+    behind_tls_proxy: bool = False  # the plain-HTTP warning is for a service without one
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ProcessSettings:
@@ -93,6 +102,7 @@ class ProcessSettings:
             timeout=env.integer("GUNICORN_TIMEOUT", 30, minimum=1),
             graceful_timeout=env.integer("GUNICORN_GRACEFUL_TIMEOUT", 20, minimum=0),
             metrics_dir=env.optional("PROMETHEUS_MULTIPROC_DIR"),
+            behind_tls_proxy=behind_tls_proxy(environ.get(BEHIND_TLS_PROXY, "")),
         )
         # Workers write their samples there on every request: an unusable folder would turn
         # each answer into a 500, so it stops start-up instead.
@@ -148,6 +158,10 @@ def loaded_for_a_cli_command() -> bool:
     Such a command (``db upgrade``, ``shell``) serves no request, so a factory may build the
     app from the settings that command needs; ``flask run`` serves and needs them all.
     """
+    # Here, not at the top: dev.py imports this module before .venv (with Flask) exists.
+    import click
+    from flask.cli import ScriptInfo
+
     context = click.get_current_context(silent=True)
     if context is None or context.find_object(ScriptInfo) is None:
         return False

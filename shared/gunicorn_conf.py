@@ -85,12 +85,12 @@ def check_service_settings(app_uri: str) -> None:
 
 
 def _warn_about_plain_http(server: object) -> None:
-    from shared.plain_http import behind_tls_proxy, plain_http_warning
+    from shared.plain_http import plain_http_warning
 
     warning = plain_http_warning(
         server.cfg.address,  # type: ignore[attr-defined]
         certfile=server.cfg.certfile,  # type: ignore[attr-defined]
-        behind_proxy=behind_tls_proxy(os.environ.get("GUNICORN_BEHIND_TLS_PROXY", "")),
+        behind_proxy=_process.behind_tls_proxy,
     )
     if warning:
         server.log.warning(warning)  # type: ignore[attr-defined]

@@ -5,17 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from shared.config import ConfigError
-
-BEHIND_TLS_PROXY = "GUNICORN_BEHIND_TLS_PROXY"
-
-
-def behind_tls_proxy(raw: str) -> bool:
-    """Parse GUNICORN_BEHIND_TLS_PROXY: ``1`` when a TLS-terminating proxy is in front."""
-    value = raw.strip()
-    if value not in ("", "0", "1"):
-        raise ConfigError(f"{BEHIND_TLS_PROXY} must be 0 or 1, got {raw!r}")
-    return value == "1"
+from shared.config import BEHIND_TLS_PROXY
 
 
 def exposed_addresses(addresses: Iterable[object]) -> list[str]:

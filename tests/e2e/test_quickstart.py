@@ -173,6 +173,26 @@ def test_up_help_explains_the_command_and_starts_nothing(copy: Path) -> None:
     assert not (copy / "var").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [(["--help"], "python3 dev.py up"), (["up", "--help"], "--auth-port"),
+     (["flask", "--help"], "auth_service")],
+)  # fmt: skip
+def test_help_works_on_a_python_without_the_dependencies(
+    copy: Path, args: list[str], shown: str
+) -> None:
+    # -S: no site-packages, as in a fresh python3 before dev.py has created .venv.
+    result = subprocess.run(
+        [sys.executable, "-S", str(copy / "dev.py"), *args],
+        cwd=copy, env=clean_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert shown in result.stdout
+    assert result.stderr == ""
+    assert not (copy / "var").exists()
+
+
 def test_up_on_a_port_in_use_says_so_in_one_line(copy: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

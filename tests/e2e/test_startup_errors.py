@@ -74,6 +74,8 @@ SETTINGS_CASES = {
     "workers-abc": up({"WEB_CONCURRENCY": "abc"}, "WEB_CONCURRENCY"),
     "workers-0": up({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
     "timeout-abc": up({"GUNICORN_TIMEOUT": "abc"}, "GUNICORN_TIMEOUT"),
+    "behind-proxy-yes": up({"GUNICORN_BEHIND_TLS_PROXY": "yes"}, "GUNICORN_BEHIND_TLS_PROXY"),
+    "metrics-address-bad": up({"METRICS_ADDRESS": "nowhere"}, "METRICS_ADDRESS"),
     "auth-database-unreachable": up({"AUTH_DATABASE_URL": CLOSED}, "AUTH_DATABASE_URL"),
     "resource-database-unreachable": up({"RESOURCE_DATABASE_URL": CLOSED}, "RESOURCE_DATABASE_URL"),
     "sqlite-folder-missing": up(
@@ -185,6 +187,9 @@ GUNICORN_CASES = {
 
 SERVE_CASES = {
     "serve-workers-abc": serve("auth_service", {"WEB_CONCURRENCY": "abc"}, "WEB_CONCURRENCY"),
+    "serve-behind-proxy-yes": serve(
+        "auth_service", {"GUNICORN_BEHIND_TLS_PROXY": "yes"}, "GUNICORN_BEHIND_TLS_PROXY"
+    ),
     "serve-threads-0": serve("resource_service", {"GUNICORN_THREADS": "0"}, "GUNICORN_THREADS"),
     "serve-ttl-abc": serve(
         "auth_service", {"AUTH_ACCESS_TOKEN_TTL": "abc"}, "AUTH_ACCESS_TOKEN_TTL"

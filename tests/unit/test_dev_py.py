@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import dev
+
+ROOT = Path(__file__).resolve().parents[2]
 
 JWKS = "http://127.0.0.1:8001/.well-known/jwks.json"
 
@@ -115,3 +121,13 @@ def test_flask_takes_the_service_then_passes_everything_else_to_flask() -> None:
 
     assert options.service == "auth_service"
     assert options.args == ["keys", "retire", "abc", "--force"]
+
+
+def test_what_dev_py_imports_needs_only_the_standard_library() -> None:
+    # -S: no site-packages, as in a fresh Python before dev.py has created .venv.
+    script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import shared.config, demo.server"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import ConfigError
-from shared.plain_http import behind_tls_proxy, exposed_addresses, plain_http_warning
+from shared.config import ConfigError, behind_tls_proxy
+from shared.plain_http import exposed_addresses, plain_http_warning
 
 
 def test_loopback_and_unix_socket_binds_expose_nothing() -> None:
