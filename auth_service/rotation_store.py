@@ -89,13 +89,7 @@ _INSERT_CHILD = insert(_tokens).values(
 )
 # PostgreSQL runs both in one statement, one round trip: the INSERT takes its row from the
 # conditional UPDATE's RETURNING, so it inserts the child exactly when this call rotated.
-_rotated = (
-    update(_tokens)
-    .where(_tokens.c.id == bindparam("token_id"), _tokens.c.rotated_at.is_(None))
-    .values(rotated_at=bindparam("now"), rotation_nonce=bindparam("nonce"))
-    .returning(_tokens.c.session_id)
-    .cte("rotated")
-)
+_rotated = _ROTATE.returning(_tokens.c.session_id).cte("rotated")
 _ROTATE_WITH_CHILD = (
     insert(_tokens)
     .from_select(
